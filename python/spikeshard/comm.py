@@ -1,0 +1,132 @@
+"""Communication between ranks, behind one small protocol. This is the only module that
+talks MPI (through mpi4py, on numpy buffers — never pickled objects in the hot path)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import UnsupportedError
+
+U64Array = npt.NDArray[np.uint64]
+FloatArray = npt.NDArray[np.float64]
+
+#: Environment variables set by MPI launchers (Open MPI, MPICH/Hydra, Slurm's PMI).
+_LAUNCHER_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")
+
+
+class Comm(Protocol):
+    rank: int
+    size: int
+
+    def allgather_spikes(self, local: U64Array) -> U64Array: ...
+
+    def allgather_array(self, local: npt.NDArray[Any]) -> npt.NDArray[Any]: ...
+
+    def allgather_object(self, value: Any) -> list[Any]: ...
+
+    def ranks_on_node(self) -> int: ...
+
+    def abort(self, message: str) -> None: ...
+
+
+class SerialComm:
+    """One process: every collective is the identity."""
+
+    rank = 0
+    size = 1
+
+    def allgather_spikes(self, local: U64Array) -> U64Array:
+        return local
+
+    def allgather_array(self, local: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return local
+
+    def allgather_object(self, value: Any) -> list[Any]:
+        return [value]
+
+    def ranks_on_node(self) -> int:
+        return 1
+
+    def abort(self, message: str) -> None:
+        raise SystemExit(message)
+
+
+class MpiComm:
+    """MPI through mpi4py's COMM_WORLD."""
+
+    def __init__(self) -> None:
+        from mpi4py import MPI
+
+        self.MPI = MPI
+        self.comm = MPI.COMM_WORLD
+        self.rank = self.comm.Get_rank()
+        self.size = self.comm.Get_size()
+        self._counts = np.zeros(self.size, dtype=np.int64)
+
+    def allgather_spikes(self, local: U64Array) -> U64Array:
+        """Every rank's spikes of the interval, merged in (step, gid) order: one Allgather of
+        counts and one Allgatherv of packed integers."""
+        local = np.ascontiguousarray(local, dtype=np.uint64)
+        self.comm.Allgather(np.array([local.size], dtype=np.int64), self._counts)
+        total = int(self._counts.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.uint64)
+        gathered = np.empty(total, dtype=np.uint64)
+        displacements = np.concatenate(([0], np.cumsum(self._counts)[:-1]))
+        self.comm.Allgatherv([local, self.MPI.UINT64_T],
+                             [gathered, (self._counts, displacements), self.MPI.UINT64_T])
+        gathered.sort()
+        return gathered
+
+    def allgather_array(self, local: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """Concatenation of every rank's 1-d array (same dtype everywhere)."""
+        local = np.ascontiguousarray(local)
+        counts = np.array(self.comm.allgather(local.size), dtype=np.int64)
+        out = np.empty(int(counts.sum()), dtype=local.dtype)
+        displacements = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        self.comm.Allgatherv(local, [out, (counts, displacements)])
+        return out
+
+    def allgather_object(self, value: Any) -> list[Any]:
+        return list(self.comm.allgather(value))
+
+    def ranks_on_node(self) -> int:
+        node = self.comm.Split_type(self.MPI.COMM_TYPE_SHARED)
+        try:
+            return int(node.Get_size())
+        finally:
+            node.Free()
+
+    def abort(self, message: str) -> None:
+        sys.stderr.write(f"spikeshard: rank {self.rank} failed, aborting the job:\n{message}\n")
+        sys.stderr.flush()
+        self.comm.Abort(1)
+
+
+def launched_by_mpirun() -> bool:
+    """Whether this process was started by an MPI launcher with more than one rank."""
+    for name in _LAUNCHER_SIZE_VARIABLES:
+        value = os.environ.get(name)
+        if value and value.isdigit() and int(value) > 1:
+            return True
+    return False
+
+
+def world(require_mpi: bool) -> Comm:
+    """The communicator for a run: MPI when asked for or launched by mpirun, else serial."""
+    if not (require_mpi or launched_by_mpirun()):
+        return SerialComm()
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        if require_mpi:
+            raise UnsupportedError(
+                "backend='mpi' needs mpi4py: pip install 'spikeshard[mpi]'"
+            ) from None
+        return SerialComm()
+    return MpiComm()

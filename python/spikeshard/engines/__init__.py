@@ -1,0 +1,58 @@
+"""Engines step the neurons a rank owns. Both implement the same small protocol (`Engine`);
+the Rust engine is the fast path, the numpy engine runs any model and is the executable
+specification the Rust engine is tested against."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ..models.base import NeuronModel
+
+U64Array = npt.NDArray[np.uint64]
+U32Array = npt.NDArray[np.uint32]
+FloatArray = npt.NDArray[np.float64]
+
+
+class Engine(Protocol):
+    """What the build and run loop need from an engine (one per rank)."""
+
+    name: str
+
+    def add_population(self, model: type[NeuronModel], constants: FloatArray, key: int,
+                       first_gid: int, size: int, locals_: U32Array,
+                       state: list[FloatArray]) -> int: ...
+
+    def add_projection(self, post: int, spec: object) -> int: ...
+
+    def add_drive(self, population: int, targets: U32Array, lam: float, weight: float,
+                  key: int, chunks: tuple[int, float, float]) -> None: ...
+
+    def record_spikes(self, population: int) -> None: ...
+
+    def add_recorder(self, population: int, variable: int, ids: U32Array) -> int: ...
+
+    def prepare(self, interval: int, max_delay: int) -> None: ...
+
+    def advance(self, n_steps: int) -> U64Array: ...
+
+    def deliver(self, spikes: U64Array) -> None: ...
+
+    def run(self, n_steps: int, interval: int) -> None: ...
+
+    def take_spikes(self, population: int) -> tuple[U64Array, FloatArray]: ...
+
+    def take_recorder(self, recorder: int, n_columns: int) -> FloatArray: ...
+
+    def get_state(self, population: int, variable: int) -> FloatArray: ...
+
+    def synapse_footprint(self) -> tuple[int, int]: ...
+
+
+def rust_supports_model(model: type[NeuronModel]) -> bool:
+    """Whether the compiled Rust engine implements ``model``."""
+    from .. import _engine
+
+    return model.rust_kernel is not None and model.rust_kernel in _engine.supported_kernels()

@@ -1,0 +1,263 @@
+"""The numpy engine: the same data layout and semantics as the Rust engine, written for
+clarity. It runs any model (including user models without a Rust kernel) and is the
+executable specification: the Rust engine must produce the same spikes.
+
+Semantics of one step ``s`` (time ``s*dt`` to ``(s+1)*dt``) of a population:
+1. input = ring buffer slot ``s % ring_len`` (per receptor: excitatory, inhibitory);
+2. each Poisson drive adds ``count * weight`` to the input of its neurons;
+3. the model kernel updates the state and flags spikes; the slot is cleared;
+4. spikes are collected as packed ``s << 32 | gid``.
+After each interval (at most the smallest delay), every spike of the interval is delivered:
+for each spike in (step, gid) order, each projection in order, each synapse of the source's
+row in order, the weight is added to slot ``(step + delay) % ring_len`` of its target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import _engine, rng
+from ..models.base import NeuronModel, StepContext
+from . import FloatArray, U32Array, U64Array
+
+_GID_MASK = np.uint64(0xFFFFFFFF)
+
+
+@dataclass
+class _Table:
+    pre_first_gid: int
+    pre_n: int
+    offsets: np.ndarray
+    targets: np.ndarray
+    weights: FloatArray
+    delays: np.ndarray
+
+
+@dataclass
+class _Drive:
+    key: int
+    targets: np.ndarray  # local positions
+    weight: float
+    chunks: tuple[int, float, float]
+
+
+@dataclass
+class _Recorder:
+    id: int
+    variable: int
+    positions: np.ndarray
+    columns: np.ndarray
+    values: list[FloatArray] = field(default_factory=list)
+
+
+@dataclass
+class _Population:
+    model: type[NeuronModel]
+    constants: FloatArray
+    key: int
+    first_gid: int
+    size: int
+    locals: U32Array
+    state: list[FloatArray]
+    gids: U32Array
+    ring_len: int = 0
+    ring_ex: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    ring_in: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    tables: list[_Table] = field(default_factory=list)
+    drives: list[_Drive] = field(default_factory=list)
+    recorders: list[_Recorder] = field(default_factory=list)
+    record: bool = False
+    recorded: list[U64Array] = field(default_factory=list)
+    recorded_offsets: list[FloatArray] = field(default_factory=list)
+
+
+class NumpyEngine:
+    name = "numpy"
+
+    def __init__(self, dt: float, threads: int = 1) -> None:
+        self.dt = dt
+        self.threads = 1
+        self.step = 0
+        self.populations: list[_Population] = []
+        self.min_delay: int | None = None
+        self.max_delay = 0
+        self.n_recorders = 0
+
+    def add_population(self, model: type[NeuronModel], constants: FloatArray, key: int,
+                       first_gid: int, size: int, locals_: U32Array,
+                       state: list[FloatArray]) -> int:
+        locals_ = np.asarray(locals_, dtype=np.uint32)
+        self.populations.append(_Population(
+            model=model, constants=np.asarray(constants, dtype=np.float64), key=key,
+            first_gid=first_gid, size=size, locals=locals_,
+            state=[np.array(v, dtype=np.float64) for v in state],
+            gids=(locals_ + np.uint32(first_gid)).astype(np.uint32),
+        ))
+        return len(self.populations) - 1
+
+    def add_projection(self, post: int, spec: object) -> int:
+        pop = self.populations[post]
+        table = _engine.build_synapse_table(spec, pop.locals)
+        delays = np.asarray(table["delays"], dtype=np.int64)
+        pop.tables.append(_Table(
+            pre_first_gid=int(spec.pre_first_gid),  # type: ignore[attr-defined]
+            pre_n=int(spec.pre_n),  # type: ignore[attr-defined]
+            offsets=np.asarray(table["offsets"], dtype=np.int64),
+            targets=np.asarray(table["targets"], dtype=np.int64),
+            weights=np.asarray(table["weights"], dtype=np.float64),
+            delays=delays,
+        ))
+        if delays.size:
+            low = int(delays.min())
+            self.min_delay = low if self.min_delay is None else min(self.min_delay, low)
+            self.max_delay = max(self.max_delay, int(delays.max()))
+        return int(delays.size)
+
+    def add_drive(self, population: int, targets: U32Array, lam: float, weight: float,
+                  key: int, chunks: tuple[int, float, float]) -> None:
+        pop = self.populations[population]
+        positions = np.searchsorted(pop.locals, targets)
+        positions = positions[positions < len(pop.locals)]
+        positions = positions[np.isin(pop.locals[positions], targets)]
+        if positions.size:
+            pop.drives.append(_Drive(key, np.unique(positions), weight, chunks))
+
+    def record_spikes(self, population: int) -> None:
+        self.populations[population].record = True
+
+    def add_recorder(self, population: int, variable: int, ids: U32Array) -> int:
+        pop = self.populations[population]
+        ids = np.asarray(ids, dtype=np.uint32)
+        positions = np.searchsorted(pop.locals, ids)
+        found = (positions < len(pop.locals)) & (
+            pop.locals[np.minimum(positions, max(len(pop.locals) - 1, 0))] == ids
+            if len(pop.locals) else np.zeros(len(ids), dtype=bool))
+        recorder = _Recorder(self.n_recorders, variable, positions[found],
+                             np.flatnonzero(found))
+        pop.recorders.append(recorder)
+        self.n_recorders += 1
+        return recorder.id
+
+    def prepare(self, interval: int, max_delay: int) -> None:
+        needed = max(max_delay, self.max_delay) + interval + 1
+        for pop in self.populations:
+            if needed <= pop.ring_len:
+                continue
+            n = len(pop.locals)
+            ex, inh = np.zeros((needed, n)), np.zeros((needed, n))
+            for lag in range(pop.ring_len):
+                arrival = self.step + lag
+                ex[arrival % needed] = pop.ring_ex[arrival % pop.ring_len]
+                inh[arrival % needed] = pop.ring_in[arrival % pop.ring_len]
+            pop.ring_len, pop.ring_ex, pop.ring_in = needed, ex, inh
+
+    def advance(self, n_steps: int) -> U64Array:
+        spikes: list[U64Array] = []
+        for step in range(self.step, self.step + n_steps):
+            for pop in self.populations:
+                spikes.append(self._step(pop, step))
+        self.step += n_steps
+        return np.sort(np.concatenate(spikes)) if spikes else np.zeros(0, dtype=np.uint64)
+
+    def _step(self, pop: _Population, step: int) -> U64Array:
+        slot = step % pop.ring_len
+        input_ex, input_in = pop.ring_ex[slot], pop.ring_in[slot]
+        for drive in pop.drives:
+            n_chunks, lam_chunk, exp_neg = drive.chunks
+            target_input = input_ex if drive.weight >= 0 else input_in
+            for chunk in range(n_chunks):
+                sub = rng.subkey(drive.key, step * n_chunks + chunk)
+                u = rng.uniform(rng.bits(sub, pop.gids[drive.targets]))
+                counts = rng.poisson_inversion(u, lam_chunk, exp_neg)
+                target_input[drive.targets] += counts.astype(np.float64) * drive.weight
+        ctx = StepContext(step=step, dt=self.dt, gids=pop.gids, key=pop.key)
+        spiked, offsets = pop.model.update(pop.constants, pop.state, input_ex, input_in, ctx)
+        input_ex[:] = 0.0
+        input_in[:] = 0.0
+        index = np.flatnonzero(spiked)
+        packed = (np.uint64(step) << np.uint64(32)) | pop.gids[index].astype(np.uint64)
+        if pop.record:
+            pop.recorded.append(packed)
+            if offsets is not None:
+                pop.recorded_offsets.append(np.asarray(offsets)[index])
+        for recorder in pop.recorders:
+            recorder.values.append(pop.state[recorder.variable][recorder.positions].copy())
+        return packed
+
+    def deliver(self, spikes: U64Array) -> None:
+        spikes = np.asarray(spikes, dtype=np.uint64)
+        if spikes.size == 0:
+            return
+        steps = (spikes >> np.uint64(32)).astype(np.int64)
+        gids = (spikes & _GID_MASK).astype(np.int64)
+        for pop in self.populations:
+            self._deliver_to(pop, steps, gids)
+
+    def _deliver_to(self, pop: _Population, steps: np.ndarray, gids: np.ndarray) -> None:
+        order_spike, order_table, slots, targets, weights = [], [], [], [], []
+        for t, table in enumerate(pop.tables):
+            spike_pos = np.flatnonzero(
+                (gids >= table.pre_first_gid) & (gids < table.pre_first_gid + table.pre_n))
+            rows = gids[spike_pos] - table.pre_first_gid
+            starts, stops = table.offsets[rows], table.offsets[rows + 1]
+            lengths = stops - starts
+            total = int(lengths.sum())
+            if total == 0:
+                continue
+            # Synapse indices of all selected rows, row after row.
+            first_of_row = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+            synapses = first_of_row + np.arange(total)
+            spike_of_synapse = np.repeat(spike_pos, lengths)
+            order_spike.append(spike_of_synapse)
+            order_table.append(np.full(total, t))
+            slots.append((steps[spike_of_synapse] + table.delays[synapses]) % pop.ring_len)
+            targets.append(table.targets[synapses])
+            weights.append(table.weights[synapses])
+        if not weights:
+            return
+        # Spike by spike, then projection, then synapse (lexsort is stable).
+        order = np.lexsort((np.concatenate(order_table), np.concatenate(order_spike)))
+        slot, target, weight = (np.concatenate(a)[order] for a in (slots, targets, weights))
+        excitatory = weight >= 0
+        np.add.at(pop.ring_ex, (slot[excitatory], target[excitatory]), weight[excitatory])
+        inhibitory = ~excitatory
+        np.add.at(pop.ring_in, (slot[inhibitory], target[inhibitory]), weight[inhibitory])
+
+    def run(self, n_steps: int, interval: int) -> None:
+        done = 0
+        while done < n_steps:
+            m = min(interval, n_steps - done)
+            self.deliver(self.advance(m))
+            done += m
+
+    def take_spikes(self, population: int) -> tuple[U64Array, FloatArray]:
+        pop = self.populations[population]
+        packed = np.concatenate(pop.recorded) if pop.recorded else np.zeros(0, np.uint64)
+        offsets = (np.concatenate(pop.recorded_offsets) if pop.recorded_offsets
+                   else np.zeros(len(packed)))
+        pop.recorded, pop.recorded_offsets = [], []
+        order = np.argsort(packed, kind="stable")
+        return packed[order], offsets[order]
+
+    def take_recorder(self, recorder: int, n_columns: int) -> FloatArray:
+        parts = [r for pop in self.populations for r in pop.recorders if r.id == recorder]
+        rows = max((len(r.values) for r in parts), default=0)
+        out = np.full((rows, n_columns), np.nan)
+        for r in parts:
+            if r.values and len(r.columns):
+                out[:, r.columns] = np.stack(r.values)
+            r.values = []
+        return out
+
+    def get_state(self, population: int, variable: int) -> FloatArray:
+        return self.populations[population].state[variable].copy()
+
+    def synapse_footprint(self) -> tuple[int, int]:
+        tables = [t for pop in self.populations for t in pop.tables]
+        n = sum(len(t.targets) for t in tables)
+        nbytes = sum(t.offsets.nbytes + t.targets.nbytes + t.weights.nbytes + t.delays.nbytes
+                     for t in tables)
+        return n, nbytes
+

@@ -1,0 +1,85 @@
+"""The Rust engine: `spikeshard._engine.NetworkRunner`, holding a rank's neurons and synapses.
+Every computing call releases the GIL; a single-process run stays in Rust between progress
+updates."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _engine
+from ..errors import UnsupportedError
+from ..models.base import NeuronModel
+from . import FloatArray, U32Array, U64Array, rust_supports_model
+
+
+#: Smallest block worth handing to a thread.
+MIN_BLOCK_SIZE = 256
+
+
+def block_size(n_local: int, threads: int) -> int:
+    """Neurons per block: one block per population on one thread; with several threads,
+    about four blocks per thread so uneven blocks still balance. Results do not depend on it."""
+    if threads <= 1:
+        return max(1, n_local)
+    return max(MIN_BLOCK_SIZE, -(-n_local // (4 * threads)))
+
+
+class RustEngine:
+    name = "rust"
+
+    def __init__(self, dt: float, threads: int = 1) -> None:
+        self.runner = _engine.NetworkRunner(dt, threads)
+
+    @property
+    def threads(self) -> int:
+        return int(self.runner.n_threads)
+
+    def add_population(self, model: type[NeuronModel], constants: FloatArray, key: int,
+                       first_gid: int, size: int, locals_: U32Array,
+                       state: list[FloatArray]) -> int:
+        if not rust_supports_model(model):
+            raise UnsupportedError(
+                f"model {model.__name__} has no Rust kernel; use backend='numpy' or 'auto'"
+            )
+        return int(self.runner.add_population(
+            model.rust_kernel, constants, key, first_gid, size, locals_, state,
+            block_size(len(locals_), self.threads)))
+
+    def add_projection(self, post: int, spec: object) -> int:
+        return int(self.runner.add_projection(post, spec))
+
+    def add_drive(self, population: int, targets: U32Array, lam: float, weight: float,
+                  key: int, chunks: tuple[int, float, float]) -> None:
+        self.runner.add_drive(population, targets, lam, weight, key, *chunks)
+
+    def record_spikes(self, population: int) -> None:
+        self.runner.record_spikes(population)
+
+    def add_recorder(self, population: int, variable: int, ids: U32Array) -> int:
+        return int(self.runner.add_recorder(population, variable, ids))
+
+    def prepare(self, interval: int, max_delay: int) -> None:
+        self.runner.prepare(interval, max_delay)
+
+    def advance(self, n_steps: int) -> U64Array:
+        return np.asarray(self.runner.advance(n_steps))
+
+    def deliver(self, spikes: U64Array) -> None:
+        self.runner.deliver(np.ascontiguousarray(spikes, dtype=np.uint64))
+
+    def run(self, n_steps: int, interval: int) -> None:
+        self.runner.run(n_steps, interval)
+
+    def take_spikes(self, population: int) -> tuple[U64Array, FloatArray]:
+        packed, offsets = self.runner.take_spikes(population)
+        return np.asarray(packed), np.asarray(offsets)
+
+    def take_recorder(self, recorder: int, n_columns: int) -> FloatArray:
+        return np.asarray(self.runner.take_recorder(recorder, n_columns))
+
+    def get_state(self, population: int, variable: int) -> FloatArray:
+        return np.asarray(self.runner.get_state(population, variable))
+
+    def synapse_footprint(self) -> tuple[int, int]:
+        n, nbytes = self.runner.synapse_footprint()
+        return int(n), int(nbytes)

@@ -1,0 +1,184 @@
+"""Leaky integrate-and-fire models with exact integration: ``LIF`` (exponential synaptic
+currents, NEST's iaf_psc_exp) and ``LIFDelta`` (voltage jumps, NEST's iaf_psc_delta)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import ModelError
+from .base import FloatArray, NeuronModel, Parameter, StateVariable, StepContext, refractory_steps
+
+#: pA / pF is V/s; the membrane equations are in mV and s.
+_MV_PER_S_PER_PA_PER_PF = 1000.0
+
+_COMMON = (
+    Parameter("tau_m", 0.01, "s", "membrane time constant", low=0.0, low_inclusive=False),
+    Parameter("c_m", 250.0, "pF", "membrane capacitance", low=0.0, low_inclusive=False),
+    Parameter("v_rest", -70.0, "mV", "resting potential E_L"),
+    Parameter("v_th", -55.0, "mV", "spike threshold"),
+    Parameter("v_reset", -70.0, "mV", "reset potential"),
+    Parameter("t_ref", 0.002, "s", "absolute refractory period", low=0.0),
+    Parameter("i_e", 0.0, "pA", "constant bias current"),
+)
+
+
+def _check_reset(model: str, params: Mapping[str, float]) -> None:
+    if params["v_reset"] >= params["v_th"]:
+        raise ModelError(
+            f"{model} parameter 'v_reset' = {params['v_reset']} mV must lie below "
+            f"'v_th' = {params['v_th']} mV"
+        )
+
+
+def _psc_propagator(tau_syn: float, tau_m: float, c_m: float, dt: float) -> float:
+    """Membrane response (mV per pA) over one step to an exponential current, as NEST's
+    propagator_32; the limit tau_syn -> tau_m is taken where the two are close."""
+    if abs(tau_m - tau_syn) < 1e-9 * tau_m:
+        return _MV_PER_S_PER_PA_PER_PF * dt / c_m * math.exp(-dt / tau_m)
+    return (
+        _MV_PER_S_PER_PA_PER_PF * tau_syn * tau_m / (c_m * (tau_m - tau_syn))
+        * (math.exp(-dt / tau_m) - math.exp(-dt / tau_syn))
+    )
+
+
+def _drive(params: Mapping[str, float], dt: float) -> tuple[float, float]:
+    """(p22, voltage gained per step from i_e)."""
+    p22 = math.exp(-dt / params["tau_m"])
+    gain = -_MV_PER_S_PER_PA_PER_PF * params["tau_m"] / params["c_m"] * math.expm1(
+        -dt / params["tau_m"])
+    return p22, gain * params["i_e"]
+
+
+class LIF(NeuronModel):
+    """Current-based leaky integrate-and-fire neuron with exponential synaptic currents
+    (NEST ``iaf_psc_exp``), integrated exactly.
+
+    ``dv/dt = -(v - v_rest)/tau_m + (i_syn_ex + i_syn_in + i_e)/c_m``,
+    ``di_syn_x/dt = -i_syn_x/tau_syn_x``. When ``v >= v_th`` the neuron spikes, ``v`` is set
+    to ``v_reset`` and held there for ``t_ref``. Within a step, as NEST: the membrane
+    propagates (unless refractory), the currents decay, the step's input is added to the
+    currents, then the threshold is checked.
+
+    Parameters (units): tau_m [s], c_m [pF], v_rest, v_th, v_reset [mV], t_ref [s],
+    tau_syn_ex, tau_syn_in [s], i_e [pA]. Synaptic weights are current jumps in **pA**
+    (positive → excitatory current, negative → inhibitory). State: v [mV], i_syn_ex,
+    i_syn_in [pA], refractory (steps left).
+    """
+
+    name = "lif"
+    rust_kernel = "lif"
+    weight_unit = "pA"
+    parameters = (
+        *_COMMON,
+        Parameter("tau_syn_ex", 0.002, "s", "excitatory synaptic time constant",
+                  low=0.0, low_inclusive=False),
+        Parameter("tau_syn_in", 0.002, "s", "inhibitory synaptic time constant",
+                  low=0.0, low_inclusive=False),
+    )
+    state_variables = (
+        StateVariable("v", "mV", "membrane potential", initial="v_rest"),
+        StateVariable("i_syn_ex", "pA", "excitatory synaptic current"),
+        StateVariable("i_syn_in", "pA", "inhibitory synaptic current"),
+        StateVariable("refractory", "steps", "refractory steps left"),
+    )
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, float]) -> None:
+        _check_reset(cls.__name__, params)
+
+    @classmethod
+    def constants(cls, params: Mapping[str, float], dt: float) -> FloatArray:
+        p22, v_drive = _drive(params, dt)
+        tau_m, c_m = params["tau_m"], params["c_m"]
+        return np.array([
+            p22,
+            math.exp(-dt / params["tau_syn_ex"]),
+            math.exp(-dt / params["tau_syn_in"]),
+            _psc_propagator(params["tau_syn_ex"], tau_m, c_m, dt),
+            _psc_propagator(params["tau_syn_in"], tau_m, c_m, dt),
+            v_drive,
+            params["v_rest"],
+            params["v_th"],
+            params["v_reset"],
+            refractory_steps(params["t_ref"], dt),
+        ])
+
+    @classmethod
+    def update(cls, constants: FloatArray, state: list[FloatArray], input_ex: FloatArray,
+               input_in: FloatArray, ctx: StepContext
+               ) -> tuple[npt.NDArray[np.bool_], FloatArray | None]:
+        p22, p11_ex, p11_in, p21_ex, p21_in, v_drive, v_rest, v_th, v_reset, ref = constants
+        v, i_ex, i_in, refractory = state
+        active = refractory <= 0.5
+        v_free = v_drive + p21_ex * i_ex + p21_in * i_in + p22 * (v - v_rest) + v_rest
+        v_now = np.where(active, v_free, v)
+        refractory_now = np.where(active, refractory, refractory - 1.0)
+        i_ex *= p11_ex
+        i_ex += input_ex
+        i_in *= p11_in
+        i_in += input_in
+        spike = v_now >= v_th
+        v[:] = np.where(spike, v_reset, v_now)
+        refractory[:] = np.where(spike, ref, refractory_now)
+        return spike, None
+
+
+class LIFDelta(NeuronModel):
+    """Leaky integrate-and-fire neuron with voltage-jump synapses (NEST ``iaf_psc_delta``),
+    integrated exactly.
+
+    ``dv/dt = -(v - v_rest)/tau_m + i_e/c_m``; an input spike of weight w moves ``v`` by w
+    **mV** at its arrival. Input arriving during the refractory period is discarded (NEST's
+    default). ``v`` is bounded below by ``v_min``.
+
+    Parameters (units): tau_m [s], c_m [pF], v_rest, v_th, v_reset, v_min [mV], t_ref [s],
+    i_e [pA]. Weights in **mV**. State: v [mV], refractory (steps left).
+    """
+
+    name = "lif_delta"
+    rust_kernel = "lif_delta"
+    weight_unit = "mV"
+    parameters = (
+        *_COMMON,
+        Parameter("v_min", -math.inf, "mV", "lower bound of the membrane potential"),
+    )
+    state_variables = (
+        StateVariable("v", "mV", "membrane potential", initial="v_rest"),
+        StateVariable("refractory", "steps", "refractory steps left"),
+    )
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, float]) -> None:
+        _check_reset(cls.__name__, params)
+
+    @classmethod
+    def constants(cls, params: Mapping[str, float], dt: float) -> FloatArray:
+        p22, v_drive = _drive(params, dt)
+        return np.array([
+            p22,
+            v_drive,
+            params["v_rest"],
+            params["v_th"],
+            params["v_reset"],
+            params["v_min"],
+            refractory_steps(params["t_ref"], dt),
+        ])
+
+    @classmethod
+    def update(cls, constants: FloatArray, state: list[FloatArray], input_ex: FloatArray,
+               input_in: FloatArray, ctx: StepContext
+               ) -> tuple[npt.NDArray[np.bool_], FloatArray | None]:
+        p22, v_drive, v_rest, v_th, v_reset, v_min, ref = constants
+        v, refractory = state
+        active = refractory <= 0.5
+        v_free = np.maximum(v_drive + p22 * (v - v_rest) + v_rest + (input_ex + input_in), v_min)
+        v_now = np.where(active, v_free, v)
+        refractory_now = np.where(active, refractory, refractory - 1.0)
+        spike = v_now >= v_th
+        v[:] = np.where(spike, v_reset, v_now)
+        refractory[:] = np.where(spike, ref, refractory_now)
+        return spike, None

@@ -1,0 +1,218 @@
+"""``Network``: the container users build and run. It holds declarations; ``build`` turns
+them into a rank's engine and ``run`` advances it (continuing time across calls)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _validate
+from .build import BuiltRank, Layout, build_rank, make_layout
+from .comm import Comm, world
+from .engines import Engine, rust_supports_model
+from .engines.numpy_engine import NumpyEngine
+from .engines.rust import RustEngine
+from .errors import NetworkError, SimulationError, UnsupportedError
+from .partition import even_split
+from .population import Population
+from .simulate import run_steps
+
+logger = logging.getLogger("spikeshard")
+
+BACKENDS = ("auto", "rust", "numpy", "mpi")
+#: The default seed (a fixed one, as NEST: the same script gives the same result).
+DEFAULT_SEED = 12345
+DEFAULT_DT = 1e-4
+
+
+def _flatten(objects: Iterable[Any]) -> list[Any]:
+    flat: list[Any] = []
+    for obj in objects:
+        if isinstance(obj, (list, tuple, set)):
+            flat.extend(_flatten(obj))
+        else:
+            flat.append(obj)
+    return flat
+
+
+def default_threads(comm: Comm) -> int:
+    """Rayon threads per rank: ``SPIKESHARD_THREADS``, else cores / ranks on this node."""
+    env = os.environ.get("SPIKESHARD_THREADS")
+    if env:
+        return _validate.count("SPIKESHARD_THREADS", int(env), minimum=1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // max(1, comm.ranks_on_node()))
+
+
+class Network:
+    """A spiking network: populations, projections, stimuli and monitors.
+
+    Parameters
+    ----------
+    *objects
+        Populations, Projections, PoissonInputs, SpikeMonitors, StateMonitors (or lists of
+        them). Populations are numbered in the order added (their global ids follow).
+    seed : int, optional
+        Seeds every random choice (connectivity, weights, delays, initial states, inputs).
+        The same seed gives the same spikes for any number of ranks and threads.
+        Default: a fixed seed (12345), as NEST.
+    threads : int, optional
+        Threads per rank for the Rust engine. Default: ``SPIKESHARD_THREADS`` or the cores
+        of the machine divided by the ranks running on it.
+    """
+
+    def __init__(self, *objects: Any, seed: int | None = None, threads: int | None = None,
+                 label: str | None = None) -> None:
+        self._objects: list[Any] = []
+        self.seed = DEFAULT_SEED if seed is None else _validate.count("seed", seed)
+        self.threads = None if threads is None else _validate.count("threads", threads, 1)
+        self.label = _validate.label(label)
+        self._built: BuiltRank | None = None
+        self._comm: Comm | None = None
+        self._step = 0
+        self.add(*objects)
+
+    # ------------------------------------------------------------------ declaring
+
+    def add(self, *objects: Any) -> None:
+        """Adds declarations; fails once the network is built (``reset()`` first)."""
+        if self._built is not None:
+            raise SimulationError("the network is already built; call reset() before adding")
+        new = _flatten(objects)
+        make_layout([*self._objects, *new])  # validates kinds and references
+        self._objects.extend(new)
+
+    @property
+    def populations(self) -> list[Population]:
+        return [o for o in self._objects if isinstance(o, Population)]
+
+    # ------------------------------------------------------------------ building
+
+    @property
+    def is_built(self) -> bool:
+        return self._built is not None
+
+    @property
+    def dt(self) -> float | None:
+        return None if self._built is None else self._built.dt
+
+    @property
+    def t(self) -> float:
+        """Simulated time so far (s)."""
+        return 0.0 if self._built is None else self._step * self._built.dt
+
+    @property
+    def engine(self) -> str | None:
+        """The engine this rank runs on ("rust" or "numpy"), once built."""
+        return None if self._built is None else self._built.engine.name
+
+    @property
+    def comm(self) -> Comm | None:
+        return self._comm
+
+    @property
+    def local_synapses(self) -> int:
+        """Synapses built on this rank."""
+        return 0 if self._built is None else self._built.local_synapses
+
+    def build(self, dt: float = DEFAULT_DT, backend: str = "auto") -> None:
+        """Builds this rank's share of the network for time step ``dt`` (s)."""
+        dt = _validate.real("dt", dt, low=0.0, low_open=True)
+        if self._built is not None:
+            if not math.isclose(dt, self._built.dt, rel_tol=1e-12):
+                raise SimulationError(
+                    f"dt = {dt!r}: the network was built with dt = {self._built.dt!r}; "
+                    "call reset() to change it"
+                )
+            return
+        if backend not in BACKENDS:
+            raise NetworkError(f"backend = {backend!r}: expected one of {list(BACKENDS)}")
+        layout = make_layout(self._objects)
+        if not layout.populations:
+            raise NetworkError("the network has no populations")
+        comm = world(require_mpi=backend == "mpi")
+        engine = self._make_engine(layout, backend, dt, comm)
+        self._built = build_rank(layout, dt, self.seed, engine,
+                                 lambda _, pop: even_split(pop.n, comm.size, comm.rank))
+        self._comm = comm
+        self._step = 0
+        logger.info("spikeshard: rank %d/%d runs the %s engine with %d thread(s)",
+                    comm.rank, comm.size, engine.name, getattr(engine, "threads", 1))
+
+    def _make_engine(self, layout: Layout, backend: str, dt: float, comm: Comm) -> Engine:
+        unsupported = sorted({p.model.__name__ for p in layout.populations
+                              if not rust_supports_model(p.model)})
+        if backend == "numpy":
+            return NumpyEngine(dt)
+        if unsupported:
+            if backend == "rust":
+                raise UnsupportedError(
+                    f"backend='rust': model(s) {unsupported} have no Rust kernel; use "
+                    "backend='numpy' or 'auto'"
+                )
+            logger.info("spikeshard: model(s) %s run on the numpy engine", unsupported)
+            return NumpyEngine(dt)
+        return RustEngine(dt, self.threads or default_threads(comm))
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, duration: float, dt: float | None = None, backend: str = "auto",
+            progress: bool | None = None) -> None:
+        """Simulates ``duration`` seconds, continuing from where the last run ended.
+
+        ``dt`` (s) is used when the network is built (default 0.1 ms); a later run must use
+        the same ``dt``. ``backend``: "auto" (Rust where every model has a Rust kernel, MPI
+        when launched by mpirun), "rust", "numpy" or "mpi". ``progress``: True shows a
+        progress bar with the real-time factor, False hides it, None shows it for runs
+        longer than two seconds.
+        """
+        duration = _validate.real("duration", duration, low=0.0)
+        self.build(DEFAULT_DT if dt is None and self._built is None
+                   else (dt if dt is not None else self._built.dt),  # type: ignore[union-attr]
+                   backend)
+        assert self._built is not None and self._comm is not None
+        steps = duration / self._built.dt
+        n_steps = int(round(steps))
+        if abs(steps - n_steps) > 1e-6:
+            raise NetworkError(
+                f"duration = {duration!r} s is not a whole number of steps of "
+                f"dt = {self._built.dt!r} s"
+            )
+        if n_steps == 0:
+            return
+        run_steps(self._built, self._comm, self._step, n_steps, progress)
+        self._step += n_steps
+
+    def reset(self) -> None:
+        """Returns to time 0 with the initial state and clears the monitors; the next run
+        rebuilds (with the same seed, so with the same connectivity)."""
+        self._built = None
+        self._step = 0
+        layout = make_layout(self._objects)
+        for mon in (*layout.spike_monitors, *layout.state_monitors):
+            mon.reset()
+
+    def get_state(self, population: Population, variable: str) -> npt.NDArray[np.float64]:
+        """A state variable of every neuron of ``population`` (gathered from all ranks)."""
+        if self._built is None or self._comm is None:
+            raise SimulationError("the network is not built yet: call build() or run()")
+        layout = self._built.layout
+        index = layout.index(population)
+        names = population.model.state_names()
+        if variable not in names:
+            raise NetworkError(
+                f"variable = {variable!r}: {population.model.__name__} has {list(names)}")
+        local = self._built.engine.get_state(self._built.engine_population[index],
+                                             names.index(variable))
+        return self._comm.allgather_array(local)
+
+    def __repr__(self) -> str:
+        layout = make_layout(self._objects)
+        return (f"Network({len(layout.populations)} populations, {layout.n_neurons} neurons, "
+                f"{len(layout.projections)} projections, seed={self.seed})")

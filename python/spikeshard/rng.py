@@ -1,0 +1,106 @@
+"""Counter-based random numbers, bit-identical to ``rust/src/engine/rng.rs``.
+
+Every draw is a pure function of (key, a, b): ``mix(mix(key ^ a*M1) + b*M2)`` with ``mix`` the
+SplitMix64 finaliser. Keys are derived from the network seed, a purpose and an object index,
+so what a neuron or synapse draws does not depend on which rank or thread computes it.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import numpy as np
+import numpy.typing as npt
+
+MASK = (1 << 64) - 1
+M1 = 0x9E3779B97F4A7C15
+M2 = 0xD1B54A32D192ED03
+_C1 = np.uint64(0xBF58476D1CE4E5B9)
+_C2 = np.uint64(0x94D049BB133111EB)
+_TWO_POW_MINUS_53 = 1.0 / 9007199254740992.0
+
+U64Array = npt.NDArray[np.uint64]
+
+
+class Purpose(enum.IntEnum):
+    """What a random stream is for; part of its key."""
+
+    CONNECT = 1
+    WEIGHT = 2
+    DELAY = 3
+    DRIVE = 4
+    SOURCE = 5
+    INITIAL = 6
+
+
+def mix_int(z: int) -> int:
+    """SplitMix64's output function on a Python int."""
+    z &= MASK
+    z ^= z >> 30
+    z = (z * 0xBF58476D1CE4E5B9) & MASK
+    z ^= z >> 27
+    z = (z * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def subkey(key: int, a: int) -> int:
+    """The per-``a`` sub-key of a stream (a step, or a target id)."""
+    return mix_int(key ^ ((a * M1) & MASK))
+
+
+def derive_key(seed: int, purpose: Purpose, index: int) -> int:
+    """The key of the stream for ``purpose`` of object ``index`` under ``seed``."""
+    return mix_int((subkey(seed & MASK, int(purpose)) + index * M2) & MASK)
+
+
+def mix(z: U64Array) -> U64Array:
+    """SplitMix64's output function, elementwise (uint64 arithmetic wraps)."""
+    z = z ^ (z >> np.uint64(30))
+    z = z * _C1
+    z = z ^ (z >> np.uint64(27))
+    z = z * _C2
+    return z ^ (z >> np.uint64(31))
+
+
+def bits(sub: int, b: npt.ArrayLike) -> U64Array:
+    """64 random bits for each ``b`` under sub-key ``sub``."""
+    b64 = np.asarray(b, dtype=np.uint64)
+    return mix(np.uint64(sub) + b64 * np.uint64(M2))
+
+
+def uniform(raw: U64Array) -> npt.NDArray[np.float64]:
+    """Uniform in [0, 1) from 53 of the bits."""
+    return (raw >> np.uint64(11)).astype(np.float64) * _TWO_POW_MINUS_53
+
+
+def uniform_open0(raw: U64Array) -> npt.NDArray[np.float64]:
+    """Uniform in (0, 1]: safe under log."""
+    return ((raw >> np.uint64(11)) + np.uint64(1)).astype(np.float64) * _TWO_POW_MINUS_53
+
+
+def poisson_inversion(
+    u: npt.NDArray[np.float64], lam: float, exp_neg_lam: float
+) -> npt.NDArray[np.int64]:
+    """Poisson counts by inversion, the same arithmetic as the Rust kernel."""
+    k = np.zeros(u.shape, dtype=np.int64)
+    p = np.full(u.shape, exp_neg_lam)
+    cdf = p.copy()
+    active = u > cdf
+    while active.any():
+        idx = np.flatnonzero(active)
+        k[idx] += 1
+        p[idx] *= lam / k[idx].astype(np.float64)
+        cdf[idx] += p[idx]
+        active[idx] = (u[idx] > cdf[idx]) & (k[idx] < 1000)
+    return k
+
+
+#: Largest mean count drawn by one inversion; larger means are split into equal chunks.
+POISSON_CHUNK = 8.0
+
+
+def poisson_chunks(lam: float) -> tuple[int, float, float]:
+    """(number of chunks, mean per chunk, e^-mean) for a Poisson mean ``lam`` per step."""
+    n_chunks = max(1, int(np.ceil(lam / POISSON_CHUNK)))
+    lam_chunk = lam / n_chunks
+    return n_chunks, lam_chunk, float(np.exp(-lam_chunk))

@@ -1,0 +1,121 @@
+"""The run loop: advances a built rank interval by interval, exchanging spikes through the
+communicator, and hands recorded data to the monitors.
+
+In one process the engine runs whole chunks of intervals itself and comes back to Python
+only a few times per second (for the progress bar); under MPI it comes back once per
+exchange interval to all-gather the interval's spikes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from .build import BuiltRank
+from .comm import Comm
+
+#: Wall-clock seconds between progress updates (and Python round-trips in one process).
+PROGRESS_PERIOD_S = 0.25
+_GID_MASK = np.uint64(0xFFFFFFFF)
+
+
+class _Progress:
+    """A tqdm bar over simulated seconds showing the real-time factor; silent when off."""
+
+    def __init__(self, enabled: bool | None, duration: float, t0: float) -> None:
+        self.bar: Any = None
+        if enabled is False:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return
+        self.bar = tqdm(
+            total=round(duration, 9), unit="s(sim)", initial=0, desc=f"t={t0:.3f}s",
+            # None: appear only if the run takes more than two seconds.
+            delay=0.0 if enabled else 2.0, leave=bool(enabled),
+            bar_format="{l_bar}{bar}| {n:.3f}/{total:.3f} s [{elapsed}<{remaining}, {postfix}]",
+        )
+        self.started = time.perf_counter()
+        self.simulated = 0.0
+
+    def update(self, simulated: float) -> None:
+        if self.bar is None:
+            return
+        self.simulated += simulated
+        wall = time.perf_counter() - self.started
+        self.bar.set_postfix_str(f"{self.simulated / wall:.3g}x real time" if wall > 0 else "")
+        self.bar.update(simulated)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_steps(built: BuiltRank, comm: Comm, first_step: int, n_steps: int,
+              progress: bool | None) -> None:
+    """Advances ``n_steps`` steps and collects the monitors' data for them."""
+    engine, dt, interval = built.engine, built.dt, built.interval
+    bar = _Progress(progress if comm.rank == 0 else False, n_steps * dt, first_step * dt)
+    try:
+        done = 0
+        if comm.size == 1:
+            chunk = interval
+            while done < n_steps:
+                m = min(chunk, n_steps - done)
+                started = time.perf_counter()
+                engine.run(m, interval)
+                elapsed = time.perf_counter() - started
+                done += m
+                bar.update(m * dt)
+                # Size the next chunk to come back about PROGRESS_PERIOD_S from now.
+                chunk = max(interval, int(m * PROGRESS_PERIOD_S / max(elapsed, 1e-6)))
+        else:
+            last = time.perf_counter()
+            pending = 0
+            while done < n_steps:
+                m = min(interval, n_steps - done)
+                engine.deliver(comm.allgather_spikes(engine.advance(m)))
+                done += m
+                pending += m
+                now = time.perf_counter()
+                if now - last > PROGRESS_PERIOD_S:
+                    bar.update(pending * dt)
+                    pending, last = 0, now
+            bar.update(pending * dt)
+    finally:
+        bar.close()
+    collect(built, comm, first_step, n_steps)
+
+
+def collect(built: BuiltRank, comm: Comm, first_step: int, n_steps: int) -> None:
+    """Moves recorded spikes and samples from the engine into the monitors (on every rank)."""
+    layout, dt = built.layout, built.dt
+    for index, engine_population in built.spike_recording.items():
+        pop = layout.populations[index]
+        packed, offsets = built.engine.take_spikes(engine_population)
+        packed = comm.allgather_array(packed)
+        offsets = comm.allgather_array(np.asarray(offsets, dtype=np.float64))
+        steps = (packed >> np.uint64(32)).astype(np.float64)
+        if pop.model.precise_spike_times:
+            times = steps * dt + offsets
+        else:
+            times = (steps + 1.0) * dt
+        ids = (packed & _GID_MASK).astype(np.int64) - layout.first_gid[index]
+        for mon in layout.spike_monitors:
+            if mon.source is pop:
+                mon._append(times, ids, n_steps * dt)
+    sample_times = (np.arange(first_step, first_step + n_steps) + 1.0) * dt
+    seen: set[int] = set()
+    for smon, var, recorder in built.recorders:
+        values = built.engine.take_recorder(recorder, len(smon.record))
+        if comm.size > 1:
+            stacked = comm.allgather_array(values.ravel()).reshape(comm.size, *values.shape)
+            # Exactly one rank owns each recorded neuron; the others hold NaN there.
+            values = np.where(np.isnan(stacked), 0.0, stacked).sum(axis=0)
+        smon._append(var, values)
+        if id(smon) not in seen:
+            smon._append_times(sample_times)
+            seen.add(id(smon))

@@ -1,0 +1,203 @@
+//! A block: a contiguous group of one population's local neurons with everything needed to
+//! advance them independently for an exchange interval — state, ring buffers, the synapses
+//! that end on them, Poisson drives and recorders. Threads work on whole blocks, so the hot
+//! loops need no locks or atomics.
+
+use crate::engine::connect::{build_table, ProjectionSpec};
+use crate::engine::error::EngineError;
+use crate::engine::models::{NeuronKernel, StepContext};
+use crate::engine::rng;
+use crate::engine::synapses::SynapseTable;
+
+/// Independent Poisson input to some neurons of a block (a `PoissonInput`).
+#[derive(Clone, Debug)]
+pub struct Drive {
+    pub key: u64,
+    /// Block-local indices of the driven neurons.
+    pub targets: Vec<u32>,
+    pub weight: f64,
+    /// The mean count per step is split into `n_chunks` chunks of mean `lambda_chunk`.
+    pub n_chunks: u32,
+    pub lambda_chunk: f64,
+    pub exp_neg_lambda_chunk: f64,
+}
+
+/// Samples one state variable of some neurons every step.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    pub id: usize,
+    pub variable: usize,
+    /// Block-local indices and their column in the recorder's output.
+    pub locals: Vec<u32>,
+    pub columns: Vec<u32>,
+    pub values: Vec<f64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Block {
+    pub population: usize,
+    pub kernel: NeuronKernel,
+    /// Global ids, ascending.
+    pub gids: Vec<u32>,
+    /// Population-local ids, ascending.
+    pub locals: Vec<u32>,
+    pub state: Vec<Vec<f64>>,
+    pub ring_len: usize,
+    pub ring_ex: Vec<f64>,
+    pub ring_in: Vec<f64>,
+    pub tables: Vec<SynapseTable>,
+    pub drives: Vec<Drive>,
+    pub recorders: Vec<Recorder>,
+    pub record_spikes: bool,
+    /// Spikes of this block recorded for monitors: packed `step << 32 | gid`.
+    pub recorded_spikes: Vec<u64>,
+    /// Sub-step spike times (s from step start), for models with precise spike times.
+    pub recorded_offsets: Vec<f64>,
+    /// Spikes of the current interval, for exchange.
+    pub interval_spikes: Vec<u64>,
+    spiked: Vec<u8>,
+    spike_offset: Vec<f64>,
+}
+
+impl Block {
+    pub fn new(population: usize, kernel: NeuronKernel, gids: Vec<u32>, locals: Vec<u32>, state: Vec<Vec<f64>>) -> Self {
+        let n = gids.len();
+        Self {
+            population,
+            kernel,
+            gids,
+            locals,
+            state,
+            ring_len: 0,
+            ring_ex: Vec::new(),
+            ring_in: Vec::new(),
+            tables: Vec::new(),
+            drives: Vec::new(),
+            recorders: Vec::new(),
+            record_spikes: false,
+            recorded_spikes: Vec::new(),
+            recorded_offsets: Vec::new(),
+            interval_spikes: Vec::new(),
+            spiked: vec![0; n],
+            spike_offset: vec![0.0; n],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.gids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.gids.is_empty()
+    }
+
+    pub fn add_projection(&mut self, spec: &ProjectionSpec) -> Result<usize, EngineError> {
+        let table = build_table(spec, &self.locals)?;
+        let n = table.n_synapses();
+        self.tables.push(table);
+        Ok(n)
+    }
+
+    /// Sizes the ring buffers for delays up to `max_delay` steps and intervals of at most
+    /// `interval` steps, keeping input already buffered.
+    pub fn resize_rings(&mut self, max_delay: usize, interval: usize, current_step: u64) {
+        let needed = max_delay + interval + 1;
+        if needed <= self.ring_len {
+            return;
+        }
+        let n = self.len();
+        let (mut ex, mut inh) = (vec![0.0; needed * n], vec![0.0; needed * n]);
+        // Re-home pending input: arrival step a sits at slot a % old_len, moves to a % new_len.
+        for lag in 0..self.ring_len as u64 {
+            let arrival = current_step + lag;
+            let old = (arrival % self.ring_len as u64) as usize * n;
+            let new = (arrival % needed as u64) as usize * n;
+            ex[new..new + n].copy_from_slice(&self.ring_ex[old..old + n]);
+            inh[new..new + n].copy_from_slice(&self.ring_in[old..old + n]);
+        }
+        self.ring_len = needed;
+        self.ring_ex = ex;
+        self.ring_in = inh;
+    }
+
+    /// Advances the block by `n_steps` steps from `first_step`, collecting its spikes in
+    /// `interval_spikes` (cleared first).
+    pub fn advance(&mut self, first_step: u64, n_steps: u64) {
+        self.interval_spikes.clear();
+        for step in first_step..first_step + n_steps {
+            self.step(step);
+        }
+    }
+
+    fn step(&mut self, step: u64) {
+        let n = self.len();
+        let slot = (step % self.ring_len as u64) as usize * n;
+        let input_ex = &mut self.ring_ex[slot..slot + n];
+        let input_in = &mut self.ring_in[slot..slot + n];
+        for drive in &self.drives {
+            drive.add_input(step, &self.gids, input_ex, input_in);
+        }
+        let ctx = StepContext { step, gids: &self.gids };
+        self.kernel.update(&ctx, &mut self.state, input_ex, input_in, &mut self.spiked, &mut self.spike_offset);
+        self.collect_spikes(step);
+        for recorder in &mut self.recorders {
+            let values = &self.state[recorder.variable];
+            recorder.values.extend(recorder.locals.iter().map(|&i| values[i as usize]));
+        }
+    }
+
+    /// Appends the flagged neurons to the interval's spikes, eight flags at a time.
+    fn collect_spikes(&mut self, step: u64) {
+        let precise = self.kernel.precise_spike_times();
+        for (chunk_index, chunk) in self.spiked.chunks(8).enumerate() {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            if u64::from_ne_bytes(word) == 0 {
+                continue;
+            }
+            for (k, &flag) in chunk.iter().enumerate() {
+                if flag != 0 {
+                    let i = chunk_index * 8 + k;
+                    let packed = (step << 32) | self.gids[i] as u64;
+                    self.interval_spikes.push(packed);
+                    if self.record_spikes {
+                        self.recorded_spikes.push(packed);
+                        if precise {
+                            self.recorded_offsets.push(self.spike_offset[i]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the input of sorted spikes (packed `step << 32 | gid`) to the ring buffers.
+    /// Order: spike by spike, then projection, then synapse — so input summed into a slot
+    /// is the same however the spikes were batched into intervals.
+    pub fn deliver(&mut self, spikes: &[u64]) {
+        let n = self.len();
+        for &packed in spikes {
+            let (step, gid) = (packed >> 32, packed as u32);
+            for table in &self.tables {
+                if table.has_source(gid) {
+                    table.deliver_spike(step, gid, &mut self.ring_ex, &mut self.ring_in, n, self.ring_len);
+                }
+            }
+        }
+    }
+}
+
+impl Drive {
+    /// Adds this step's Poisson counts times the weight to the driven neurons' input.
+    pub fn add_input(&self, step: u64, gids: &[u32], input_ex: &mut [f64], input_in: &mut [f64]) {
+        let input = if self.weight >= 0.0 { input_ex } else { input_in };
+        for chunk in 0..self.n_chunks as u64 {
+            let step_key = rng::subkey(self.key, step * self.n_chunks as u64 + chunk);
+            for &t in &self.targets {
+                let u = rng::uniform(rng::bits(step_key, gids[t as usize] as u64));
+                let count = rng::poisson_inversion(u, self.lambda_chunk, self.exp_neg_lambda_chunk);
+                input[t as usize] += count as f64 * self.weight;
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The one error type of the engine; the Python layer turns it into ValueError/RuntimeError.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineError {
+    UnknownModel(String),
+    ConstantsLength { model: String, expected: usize, got: usize },
+    /// An argument with a bad value: (name, value, what was expected).
+    InvalidArgument { name: String, value: String, expected: String },
+    /// Something the caller did in the wrong order or with inconsistent ids.
+    Usage(String),
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::UnknownModel(name) => write!(f, "unknown neuron model kernel {name:?}"),
+            EngineError::ConstantsLength { model, expected, got } => {
+                write!(f, "model {model:?} needs {expected} constants, got {got}")
+            }
+            EngineError::InvalidArgument { name, value, expected } => {
+                write!(f, "invalid {name} = {value}: expected {expected}")
+            }
+            EngineError::Usage(message) => write!(f, "{message}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// Shorthand for an `InvalidArgument`.
+pub fn invalid(name: &str, value: impl fmt::Display, expected: &str) -> EngineError {
+    EngineError::InvalidArgument { name: name.to_string(), value: value.to_string(), expected: expected.to_string() }
+}

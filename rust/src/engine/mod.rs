@@ -1,0 +1,11 @@
+//! The per-rank simulation engine, free of Python: random streams, neuron kernels, synapse
+//! storage, connection rules, ring buffers and the runner that ties them together.
+
+pub mod block;
+pub mod connect;
+pub mod error;
+pub mod fastmath;
+pub mod models;
+pub mod rng;
+pub mod runner;
+pub mod synapses;

@@ -1,0 +1,58 @@
+//! Leaky integrate-and-fire with voltage-jump (delta) synapses, as NEST's iaf_psc_delta:
+//! a spike of weight w (mV) moves the membrane by w at its arrival; input that arrives while
+//! the neuron is refractory is discarded.
+
+use super::constants_array;
+use crate::engine::error::EngineError;
+
+/// State order: v (mV), refractory steps left.
+pub const N_STATE: usize = 2;
+
+#[derive(Clone, Debug)]
+pub struct LifDeltaConstants {
+    pub p22: f64,
+    /// Voltage gained per step from the constant current i_e (mV).
+    pub v_drive: f64,
+    pub v_rest: f64,
+    pub v_th: f64,
+    pub v_reset: f64,
+    pub v_min: f64,
+    pub refractory_steps: f64,
+}
+
+impl LifDeltaConstants {
+    pub fn from_slice(c: &[f64]) -> Result<Self, EngineError> {
+        let [p22, v_drive, v_rest, v_th, v_reset, v_min, refractory_steps] =
+            constants_array::<7>("lif_delta", c)?;
+        Ok(Self { p22, v_drive, v_rest, v_th, v_reset, v_min, refractory_steps })
+    }
+}
+
+/// Advances the block one step and clears the consumed input.
+pub fn update(c: &LifDeltaConstants, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64], spiked: &mut [u8]) {
+    let [v, refractory] = state else {
+        unreachable!("lif_delta state has {N_STATE} variables")
+    };
+    update_slices(c, v, refractory, input_ex, input_in, spiked);
+}
+
+/// The kernel proper, with non-aliasing slice arguments (see `lif::update_slices`).
+#[inline(never)]
+fn update_slices(c: &LifDeltaConstants, v: &mut [f64], refractory: &mut [f64], input_ex: &mut [f64], input_in: &mut [f64], spiked: &mut [u8]) {
+    let n = v.len();
+    let refractory = &mut refractory[..n];
+    let (input_ex, input_in, spiked) = (&mut input_ex[..n], &mut input_in[..n], &mut spiked[..n]);
+    for k in 0..n {
+        let active = refractory[k] <= 0.5;
+        let v_free = c.v_drive + c.p22 * (v[k] - c.v_rest) + c.v_rest + (input_ex[k] + input_in[k]);
+        let v_free = v_free.max(c.v_min);
+        input_ex[k] = 0.0;
+        input_in[k] = 0.0;
+        let v_now = if active { v_free } else { v[k] };
+        let refractory_now = if active { refractory[k] } else { refractory[k] - 1.0 };
+        let spike = v_now >= c.v_th;
+        v[k] = if spike { c.v_reset } else { v_now };
+        refractory[k] = if spike { c.refractory_steps } else { refractory_now };
+        spiked[k] = spike as u8;
+    }
+}

@@ -1,0 +1,106 @@
+//! Neuron kernels: one small module per model, each a branch-free update over flat slices.
+//!
+//! A kernel advances one block of neurons by one step. It receives the block's state variables
+//! (structure of arrays, in the order the Python model declares them), the summed synaptic input
+//! of this step per receptor (excitatory, inhibitory), and writes a spike flag per neuron.
+//! Models with precise spike times also write the time of the threshold crossing, in seconds
+//! from the start of the step. Constants (propagators, thresholds) are computed once in Python
+//! (`NeuronModel.constants`) so both engines use identical numbers.
+
+pub mod hodgkin_huxley;
+pub mod lif;
+pub mod lif_delta;
+pub mod poisson_source;
+
+use crate::engine::error::EngineError;
+
+/// What a kernel needs to know about the step besides state and input.
+pub struct StepContext<'a> {
+    /// Index of the update being computed (time advances from step*dt to (step+1)*dt).
+    pub step: u64,
+    /// Global ids of the block's neurons, for counter-based random draws.
+    pub gids: &'a [u32],
+}
+
+/// A neuron model with its constants, as the runner dispatches it.
+#[derive(Clone, Debug)]
+pub enum NeuronKernel {
+    Lif(lif::LifConstants),
+    LifDelta(lif_delta::LifDeltaConstants),
+    HodgkinHuxley(hodgkin_huxley::HhConstants),
+    PoissonSource(poisson_source::PoissonSourceConstants),
+}
+
+/// Names of the models this engine implements (`spikeshard._rust_supports_model`).
+pub const SUPPORTED_KERNELS: [&str; 4] = ["lif", "lif_delta", "hodgkin_huxley", "poisson_source"];
+
+impl NeuronKernel {
+    /// Builds a kernel from its name, the constants array from Python and the population key.
+    pub fn from_name(name: &str, constants: &[f64], key: u64) -> Result<Self, EngineError> {
+        Ok(match name {
+            "lif" => NeuronKernel::Lif(lif::LifConstants::from_slice(constants)?),
+            "lif_delta" => NeuronKernel::LifDelta(lif_delta::LifDeltaConstants::from_slice(constants)?),
+            "hodgkin_huxley" => {
+                NeuronKernel::HodgkinHuxley(hodgkin_huxley::HhConstants::from_slice(constants)?)
+            }
+            "poisson_source" => NeuronKernel::PoissonSource(
+                poisson_source::PoissonSourceConstants::from_slice(constants, key)?,
+            ),
+            other => return Err(EngineError::UnknownModel(other.to_string())),
+        })
+    }
+
+    /// Number of state variables the kernel expects.
+    pub fn n_state(&self) -> usize {
+        match self {
+            NeuronKernel::Lif(_) => lif::N_STATE,
+            NeuronKernel::LifDelta(_) => lif_delta::N_STATE,
+            NeuronKernel::HodgkinHuxley(_) => hodgkin_huxley::N_STATE,
+            NeuronKernel::PoissonSource(_) => poisson_source::N_STATE,
+        }
+    }
+
+    /// Whether spikes carry a sub-step time (written to `spike_offset`).
+    pub fn precise_spike_times(&self) -> bool {
+        matches!(self, NeuronKernel::HodgkinHuxley(_))
+    }
+
+    /// Advances every neuron of a block by one step, consuming the step's input: the input
+    /// slices are zero afterwards (clearing them inside the kernel saves a pass over memory).
+    pub fn update(
+        &self,
+        ctx: &StepContext,
+        state: &mut [Vec<f64>],
+        input_ex: &mut [f64],
+        input_in: &mut [f64],
+        spiked: &mut [u8],
+        spike_offset: &mut [f64],
+    ) {
+        match self {
+            NeuronKernel::Lif(c) => lif::update(c, state, input_ex, input_in, spiked),
+            NeuronKernel::LifDelta(c) => lif_delta::update(c, state, input_ex, input_in, spiked),
+            NeuronKernel::HodgkinHuxley(c) => {
+                hodgkin_huxley::update(c, state, input_ex, input_in, spiked, spike_offset);
+                input_ex.fill(0.0);
+                input_in.fill(0.0);
+            }
+            NeuronKernel::PoissonSource(c) => {
+                poisson_source::update(c, ctx, spiked);
+                input_ex.fill(0.0);
+                input_in.fill(0.0);
+            }
+        }
+    }
+}
+
+/// Reads `N` constants from the slice Python sent, or says which model got how many.
+pub(crate) fn constants_array<const N: usize>(
+    model: &str,
+    constants: &[f64],
+) -> Result<[f64; N], EngineError> {
+    constants.try_into().map_err(|_| EngineError::ConstantsLength {
+        model: model.to_string(),
+        expected: N,
+        got: constants.len(),
+    })
+}

@@ -1,0 +1,387 @@
+//! The runner of one rank: its populations split into blocks, stepped interval by interval.
+//!
+//! An exchange interval is at most `min_delay` steps long; no spike emitted inside it can
+//! arrive before it ends, so blocks advance the whole interval independently (in parallel),
+//! then every spike of the interval — this rank's, or all ranks' under MPI — is delivered.
+
+use rayon::prelude::*;
+
+use crate::engine::block::{Block, Drive, Recorder};
+use crate::engine::connect::ProjectionSpec;
+use crate::engine::error::{invalid, EngineError};
+use crate::engine::models::NeuronKernel;
+
+/// A population as this rank knows it: global id range and the blocks holding its neurons.
+#[derive(Clone, Debug)]
+pub struct PopulationInfo {
+    pub first_gid: u32,
+    pub size: u32,
+    pub n_state: usize,
+    pub blocks: Vec<usize>,
+}
+
+pub struct Runner {
+    pub dt: f64,
+    populations: Vec<PopulationInfo>,
+    blocks: Vec<Block>,
+    pool: Option<rayon::ThreadPool>,
+    /// Next step to compute.
+    step: u64,
+    min_delay: u64,
+    max_delay: u64,
+    n_recorders: usize,
+    /// This rank's spikes of the last interval, sorted.
+    local_spikes: Vec<u64>,
+}
+
+/// Neurons per block: enough work to amortise a thread hand-off, small enough to balance.
+pub const DEFAULT_BLOCK_SIZE: usize = 4096;
+
+impl Runner {
+    /// `n_threads` > 1 runs blocks on a private rayon pool of that size.
+    pub fn new(dt: f64, n_threads: usize) -> Result<Self, EngineError> {
+        if !(dt > 0.0 && dt.is_finite()) {
+            return Err(invalid("dt", dt, "a positive number of seconds"));
+        }
+        let pool = if n_threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n_threads)
+                    .build()
+                    .map_err(|e| EngineError::Usage(format!("cannot start {n_threads} threads: {e}")))?,
+            )
+        } else {
+            None
+        };
+        Ok(Self {
+            dt,
+            populations: Vec::new(),
+            blocks: Vec::new(),
+            pool,
+            step: 0,
+            min_delay: u64::MAX,
+            max_delay: 0,
+            n_recorders: 0,
+            local_spikes: Vec::new(),
+        })
+    }
+
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    pub fn n_threads(&self) -> usize {
+        self.pool.as_ref().map_or(1, |p| p.current_num_threads())
+    }
+
+    /// Adds a population's local neurons (population-local ids `locals`, ascending) with their
+    /// initial state (`state[var][i]`). Returns the population's index on this runner.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_population(
+        &mut self,
+        kernel_name: &str,
+        constants: &[f64],
+        key: u64,
+        first_gid: u32,
+        size: u32,
+        locals: &[u32],
+        state: Vec<Vec<f64>>,
+        block_size: usize,
+    ) -> Result<usize, EngineError> {
+        let kernel = NeuronKernel::from_name(kernel_name, constants, key)?;
+        if state.len() != kernel.n_state() {
+            return Err(invalid("state", format!("{} variables", state.len()), &format!("{} for {kernel_name}", kernel.n_state())));
+        }
+        if let Some(bad) = state.iter().find(|v| v.len() != locals.len()) {
+            return Err(invalid("state length", bad.len(), &format!("{} local neurons", locals.len())));
+        }
+        if locals.windows(2).any(|w| w[0] >= w[1]) || locals.last().is_some_and(|&l| l >= size) {
+            return Err(invalid("locals", "unsorted or out of range", "ascending ids below the population size"));
+        }
+        let population = self.populations.len();
+        let mut info = PopulationInfo { first_gid, size, n_state: kernel.n_state(), blocks: Vec::new() };
+        let block_size = block_size.max(1);
+        for start in (0..locals.len()).step_by(block_size) {
+            let stop = (start + block_size).min(locals.len());
+            let block_locals = locals[start..stop].to_vec();
+            let gids = block_locals.iter().map(|&l| first_gid + l).collect();
+            let block_state = state.iter().map(|v| v[start..stop].to_vec()).collect();
+            info.blocks.push(self.blocks.len());
+            self.blocks.push(Block::new(population, kernel.clone(), gids, block_locals, block_state));
+        }
+        self.populations.push(info);
+        Ok(population)
+    }
+
+    fn population(&self, index: usize) -> Result<&PopulationInfo, EngineError> {
+        self.populations.get(index).ok_or_else(|| invalid("population", index, "an index returned by add_population"))
+    }
+
+    /// Builds the local synapses of a projection onto population `post`, block by block in
+    /// parallel. Returns the number of synapses built on this rank.
+    pub fn add_projection(&mut self, post: usize, spec: &ProjectionSpec) -> Result<usize, EngineError> {
+        spec.validate()?;
+        let block_ids = self.population(post)?.blocks.clone();
+        let mut blocks: Vec<&mut Block> = self
+            .blocks
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| block_ids.contains(i))
+            .map(|(_, b)| b)
+            .collect();
+        let build = |blocks: &mut Vec<&mut Block>| -> Result<Vec<usize>, EngineError> {
+            blocks.par_iter_mut().map(|b| b.add_projection(spec)).collect()
+        };
+        let counts = match &self.pool {
+            Some(pool) => pool.install(|| build(&mut blocks))?,
+            None => blocks.iter_mut().map(|b| b.add_projection(spec)).collect::<Result<Vec<_>, _>>()?,
+        };
+        for &b in &block_ids {
+            if let Some(table) = self.blocks[b].tables.last() {
+                if let Some(d) = table.min_delay() {
+                    self.min_delay = self.min_delay.min(d as u64);
+                }
+                self.max_delay = self.max_delay.max(table.max_delay() as u64);
+            }
+        }
+        Ok(counts.iter().sum())
+    }
+
+    /// Adds Poisson input with mean count `lambda` per step (rate * dt) to population-local
+    /// neurons `targets` of `population`.
+    pub fn add_drive(&mut self, population: usize, targets: &[u32], lambda: f64, weight: f64, key: u64, chunk: (u32, f64, f64)) -> Result<(), EngineError> {
+        if !(lambda >= 0.0 && lambda.is_finite()) {
+            return Err(invalid("rate * dt", lambda, "a finite non-negative mean count"));
+        }
+        let (n_chunks, lambda_chunk, exp_neg_lambda_chunk) = chunk;
+        for &b in &self.population(population)?.blocks.clone() {
+            let block = &mut self.blocks[b];
+            let local: Vec<u32> = targets.iter().filter_map(|t| block.locals.binary_search(t).ok().map(|i| i as u32)).collect();
+            if !local.is_empty() {
+                block.drives.push(Drive { key, targets: local, weight, n_chunks, lambda_chunk, exp_neg_lambda_chunk });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn record_spikes(&mut self, population: usize) -> Result<(), EngineError> {
+        for &b in &self.population(population)?.blocks.clone() {
+            self.blocks[b].record_spikes = true;
+        }
+        Ok(())
+    }
+
+    /// Records state variable `variable` of the population-local neurons `ids` every step.
+    /// Ids not on this rank are skipped. Returns the recorder id.
+    pub fn add_recorder(&mut self, population: usize, variable: usize, ids: &[u32]) -> Result<usize, EngineError> {
+        let info = self.population(population)?.clone();
+        if variable >= info.n_state {
+            return Err(invalid("variable", variable, &format!("an index below {}", info.n_state)));
+        }
+        let id = self.n_recorders;
+        self.n_recorders += 1;
+        for &b in &info.blocks {
+            let block = &mut self.blocks[b];
+            let (mut locals, mut columns) = (Vec::new(), Vec::new());
+            for (column, id) in ids.iter().enumerate() {
+                if let Ok(i) = block.locals.binary_search(id) {
+                    locals.push(i as u32);
+                    columns.push(column as u32);
+                }
+            }
+            block.recorders.push(Recorder { id, variable, locals, columns, values: Vec::new() });
+        }
+        Ok(id)
+    }
+
+    /// Smallest delay among this rank's synapses (None if it has none).
+    pub fn local_min_delay(&self) -> Option<u64> {
+        (self.min_delay != u64::MAX).then_some(self.min_delay)
+    }
+
+    pub fn local_max_delay(&self) -> u64 {
+        self.max_delay
+    }
+
+    /// Prepares ring buffers for intervals of at most `interval` steps.
+    pub fn prepare(&mut self, interval: u64, max_delay: u64) -> Result<(), EngineError> {
+        if interval == 0 {
+            return Err(invalid("interval", interval, "at least one step"));
+        }
+        if let Some(d) = self.local_min_delay() {
+            if interval > d {
+                return Err(invalid("interval", interval, &format!("at most the smallest delay ({d} steps)")));
+            }
+        }
+        let max_delay = max_delay.max(self.max_delay) as usize;
+        let step = self.step;
+        for block in &mut self.blocks {
+            block.resize_rings(max_delay, interval as usize, step);
+        }
+        Ok(())
+    }
+
+    fn for_each_block(&mut self, f: impl Fn(&mut Block) + Sync + Send) {
+        match &self.pool {
+            Some(pool) => {
+                let blocks = &mut self.blocks;
+                pool.install(|| blocks.par_iter_mut().for_each(|b| f(b)));
+            }
+            None => self.blocks.iter_mut().for_each(f),
+        }
+    }
+
+    /// Advances every block by `n_steps` (at most the prepared interval) and returns this
+    /// rank's spikes of the interval, sorted (packed `step << 32 | gid`).
+    pub fn advance(&mut self, n_steps: u64) -> &[u64] {
+        let first = self.step;
+        self.for_each_block(|b| b.advance(first, n_steps));
+        self.step += n_steps;
+        self.local_spikes.clear();
+        for block in &self.blocks {
+            self.local_spikes.extend_from_slice(&block.interval_spikes);
+        }
+        self.local_spikes.sort_unstable();
+        &self.local_spikes
+    }
+
+    /// Delivers sorted spikes (of all ranks) into the ring buffers.
+    pub fn deliver(&mut self, spikes: &[u64]) {
+        if spikes.is_empty() {
+            return;
+        }
+        self.for_each_block(|b| b.deliver(spikes));
+    }
+
+    /// One process: advance `n_steps` in intervals of `interval`, delivering own spikes.
+    pub fn run(&mut self, n_steps: u64, interval: u64) {
+        let mut done = 0;
+        let mut spikes = Vec::new();
+        while done < n_steps {
+            let m = interval.min(n_steps - done);
+            spikes.clear();
+            spikes.extend_from_slice(self.advance(m));
+            self.deliver(&spikes);
+            done += m;
+        }
+    }
+
+    /// Takes the recorded spikes of a population: (packed, offsets) sorted by (step, gid).
+    pub fn take_spikes(&mut self, population: usize) -> Result<(Vec<u64>, Vec<f64>), EngineError> {
+        let blocks = self.population(population)?.blocks.clone();
+        let mut pairs: Vec<(u64, f64)> = Vec::new();
+        for &b in &blocks {
+            let block = &mut self.blocks[b];
+            let spikes = std::mem::take(&mut block.recorded_spikes);
+            let offsets = std::mem::take(&mut block.recorded_offsets);
+            if offsets.is_empty() {
+                pairs.extend(spikes.into_iter().map(|s| (s, 0.0)));
+            } else {
+                pairs.extend(spikes.into_iter().zip(offsets));
+            }
+        }
+        pairs.sort_unstable_by_key(|p| p.0);
+        Ok(pairs.into_iter().unzip())
+    }
+
+    /// Takes a recorder's samples: row per step, column per requested id (local ones only are
+    /// filled; others stay NaN). Returns (n_rows, values).
+    pub fn take_recorder(&mut self, id: usize, n_columns: usize) -> Result<(usize, Vec<f64>), EngineError> {
+        if id >= self.n_recorders {
+            return Err(invalid("recorder", id, "an id returned by add_recorder"));
+        }
+        let mut parts: Vec<(Vec<u32>, Vec<f64>)> = Vec::new();
+        for block in &mut self.blocks {
+            for r in block.recorders.iter_mut().filter(|r| r.id == id) {
+                parts.push((r.columns.clone(), std::mem::take(&mut r.values)));
+            }
+        }
+        let rows = parts
+            .iter()
+            .find(|(c, _)| !c.is_empty())
+            .map_or(0, |(c, v)| v.len() / c.len());
+        let mut out = vec![f64::NAN; rows * n_columns];
+        for (columns, values) in parts {
+            let width = columns.len();
+            for row in 0..rows {
+                for (k, &c) in columns.iter().enumerate() {
+                    out[row * n_columns + c as usize] = values[row * width + k];
+                }
+            }
+        }
+        Ok((rows, out))
+    }
+
+    /// A state variable of the population's local neurons, in population-local id order.
+    pub fn get_state(&self, population: usize, variable: usize) -> Result<Vec<f64>, EngineError> {
+        let info = self.population(population)?;
+        if variable >= info.n_state {
+            return Err(invalid("variable", variable, &format!("an index below {}", info.n_state)));
+        }
+        Ok(info.blocks.iter().flat_map(|&b| self.blocks[b].state[variable].iter().copied()).collect())
+    }
+
+    /// Total synapses on this rank and the bytes holding them.
+    pub fn synapse_footprint(&self) -> (usize, usize) {
+        self.blocks
+            .iter()
+            .flat_map(|b| &b.tables)
+            .fold((0, 0), |(n, bytes), t| (n + t.n_synapses(), bytes + t.bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::connect::{ConnectionRule, ProjectionKeys, ValueRule};
+
+    fn lif_constants(dt: f64) -> Vec<f64> {
+        // tau_m 10 ms, C 250 pF, tau_syn 2 ms, i_e 400 pA: a regularly firing LIF.
+        let (tau_m, c_m, tau_s) = (0.01f64, 250.0f64, 0.002f64);
+        let p22 = (-dt / tau_m).exp();
+        let p11 = (-dt / tau_s).exp();
+        let p21 = 1000.0 * tau_s * tau_m / (c_m * (tau_m - tau_s)) * (p22 - p11);
+        let v_drive = 1000.0 * tau_m / c_m * (1.0 - p22) * 400.0;
+        vec![p22, p11, p11, p21, p21, v_drive, -70.0, -55.0, -70.0, (0.002 / dt).round()]
+    }
+
+    fn network(threads: usize, block_size: usize) -> Vec<u64> {
+        let dt = 1e-4;
+        let mut runner = Runner::new(dt, threads).unwrap();
+        let n = 300u32;
+        let locals: Vec<u32> = (0..n).collect();
+        let state = vec![
+            (0..n).map(|i| -70.0 + 15.0 * (i as f64 / n as f64)).collect(),
+            vec![0.0; n as usize],
+            vec![0.0; n as usize],
+            vec![0.0; n as usize],
+        ];
+        let pop = runner.add_population("lif", &lif_constants(dt), 1, 0, n, &locals, state, block_size).unwrap();
+        let spec = ProjectionSpec {
+            index: 0,
+            pre_first_gid: 0,
+            pre_n: n,
+            post_n: n,
+            same_population: true,
+            allow_autapses: false,
+            rule: ConnectionRule::Random { probability: 0.1 },
+            weight: ValueRule::Normal { mean: -20.0, std: 5.0, low: f64::NEG_INFINITY, high: f64::INFINITY },
+            delay: ValueRule::Uniform { low: 2.0, high: 6.0 },
+            keys: ProjectionKeys { connect: 5, weight: 6, delay: 7 },
+        };
+        runner.add_projection(pop, &spec).unwrap();
+        runner.record_spikes(pop).unwrap();
+        let interval = runner.local_min_delay().unwrap();
+        runner.prepare(interval, 0).unwrap();
+        runner.run(2000, interval);
+        runner.take_spikes(pop).unwrap().0
+    }
+
+    #[test]
+    fn same_spikes_for_any_threads_and_blocks() {
+        let reference = network(1, 4096);
+        assert!(reference.len() > 100, "network too quiet: {}", reference.len());
+        assert_eq!(reference, network(2, 37));
+        assert_eq!(reference, network(1, 64));
+    }
+}

@@ -1,0 +1,17 @@
+//! spikeshard's native core. `engine` is plain Rust (tested with `cargo test`); `py` holds the
+//! pyo3 bindings, compiled only with the `python` feature that maturin enables.
+
+pub mod engine;
+
+#[cfg(feature = "python")]
+mod py;
+
+#[cfg(feature = "python")]
+use pyo3::prelude::*;
+
+/// The `spikeshard._engine` extension module.
+#[cfg(feature = "python")]
+#[pymodule]
+fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    py::register(m)
+}

@@ -1,0 +1,203 @@
+//! Conversions between Python values and engine types, and small stateless functions.
+
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::engine::connect::{build_table, ConnectionRule, ProjectionKeys, ProjectionSpec, ValueRule};
+use crate::engine::error::EngineError;
+use crate::engine::models::{NeuronKernel, StepContext, SUPPORTED_KERNELS};
+use crate::engine::synapses::{Delays, Weights};
+
+impl From<EngineError> for PyErr {
+    fn from(error: EngineError) -> PyErr {
+        match error {
+            EngineError::Usage(_) => PyRuntimeError::new_err(error.to_string()),
+            _ => PyValueError::new_err(error.to_string()),
+        }
+    }
+}
+
+/// A projection's rule, as the engine takes it (built by `spikeshard.build`).
+#[pyclass(module = "spikeshard._engine", name = "ProjectionSpec", frozen)]
+pub struct PyProjectionSpec {
+    pub spec: ProjectionSpec,
+}
+
+fn value_rule(kind: &str, params: &[f64], values: Option<PyReadonlyArray1<f64>>) -> PyResult<ValueRule> {
+    let param = |k: usize| {
+        params.get(k).copied().ok_or_else(|| PyValueError::new_err(format!("{kind} needs {} parameters", k + 1)))
+    };
+    Ok(match kind {
+        "constant" => ValueRule::Constant(param(0)?),
+        "uniform" => ValueRule::Uniform { low: param(0)?, high: param(1)? },
+        "normal" => ValueRule::Normal { mean: param(0)?, std: param(1)?, low: param(2)?, high: param(3)? },
+        "per_connection" => {
+            let values = values.ok_or_else(|| PyValueError::new_err("per_connection needs values"))?;
+            ValueRule::PerConnection(values.as_array().to_vec())
+        }
+        other => return Err(PyValueError::new_err(format!("unknown value rule {other:?}"))),
+    })
+}
+
+#[pymethods]
+impl PyProjectionSpec {
+    #[new]
+    #[pyo3(signature = (*, index, pre_first_gid, pre_n, post_n, same_population, allow_autapses,
+        rule, probability=0.0, degree=0, multapses=true, pre_ids=None, post_ids=None,
+        weight_kind, weight_params, weight_values=None, delay_kind, delay_params, delay_values=None,
+        keys))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        index: u32,
+        pre_first_gid: u32,
+        pre_n: u32,
+        post_n: u32,
+        same_population: bool,
+        allow_autapses: bool,
+        rule: &str,
+        probability: f64,
+        degree: u32,
+        multapses: bool,
+        pre_ids: Option<PyReadonlyArray1<u32>>,
+        post_ids: Option<PyReadonlyArray1<u32>>,
+        weight_kind: &str,
+        weight_params: Vec<f64>,
+        weight_values: Option<PyReadonlyArray1<f64>>,
+        delay_kind: &str,
+        delay_params: Vec<f64>,
+        delay_values: Option<PyReadonlyArray1<f64>>,
+        keys: (u64, u64, u64),
+    ) -> PyResult<Self> {
+        let rule = match rule {
+            "random" => ConnectionRule::Random { probability },
+            "all_to_all" => ConnectionRule::AllToAll,
+            "one_to_one" => ConnectionRule::OneToOne,
+            "fixed_indegree" => ConnectionRule::FixedIndegree { indegree: degree, multapses },
+            "fixed_outdegree" => ConnectionRule::FixedOutdegree { outdegree: degree, multapses },
+            "explicit" => {
+                let (pre, post) = pre_ids
+                    .zip(post_ids)
+                    .ok_or_else(|| PyValueError::new_err("explicit rule needs pre_ids and post_ids"))?;
+                ConnectionRule::Explicit { pre: pre.as_array().to_vec(), post: post.as_array().to_vec() }
+            }
+            other => return Err(PyValueError::new_err(format!("unknown connection rule {other:?}"))),
+        };
+        let spec = ProjectionSpec {
+            index,
+            pre_first_gid,
+            pre_n,
+            post_n,
+            same_population,
+            allow_autapses,
+            rule,
+            weight: value_rule(weight_kind, &weight_params, weight_values)?,
+            delay: value_rule(delay_kind, &delay_params, delay_values)?,
+            keys: ProjectionKeys { connect: keys.0, weight: keys.1, delay: keys.2 },
+        };
+        spec.validate()?;
+        Ok(Self { spec })
+    }
+
+    #[getter]
+    fn pre_first_gid(&self) -> u32 {
+        self.spec.pre_first_gid
+    }
+
+    #[getter]
+    fn pre_n(&self) -> u32 {
+        self.spec.pre_n
+    }
+}
+
+/// Builds the synapses of `spec` ending on the population-local ids `targets` (sorted) and
+/// returns them as arrays: offsets, targets (index into `targets`), weights, delays (steps).
+#[pyfunction]
+pub fn build_synapse_table<'py>(
+    py: Python<'py>,
+    spec: &PyProjectionSpec,
+    targets: PyReadonlyArray1<'py, u32>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let targets = targets.as_array().to_vec();
+    let table = py.detach(|| build_table(&spec.spec, &targets))?;
+    let n = table.n_synapses();
+    let weights: Vec<f64> = match &table.weights {
+        Weights::Constant(w) => vec![*w; n],
+        Weights::PerSynapse(w) => w.iter().map(|&x| x as f64).collect(),
+    };
+    let delays: Vec<u32> = match &table.delays {
+        Delays::Constant(d) => vec![*d; n],
+        Delays::PerSynapse(d) => d.iter().map(|&x| x as u32).collect(),
+    };
+    let out = PyDict::new(py);
+    out.set_item("offsets", table.offsets.into_pyarray(py))?;
+    out.set_item("targets", table.targets.into_pyarray(py))?;
+    out.set_item("weights", weights.into_pyarray(py))?;
+    out.set_item("delays", delays.into_pyarray(py))?;
+    Ok(out)
+}
+
+#[pyfunction]
+pub fn supported_kernels() -> Vec<&'static str> {
+    SUPPORTED_KERNELS.to_vec()
+}
+
+/// The widest SIMD instruction set this build was compiled for.
+#[pyfunction]
+pub fn simd_level() -> &'static str {
+    if cfg!(target_feature = "avx512f") {
+        "avx512"
+    } else if cfg!(target_feature = "avx2") {
+        "avx2"
+    } else if cfg!(target_feature = "sse4.2") {
+        "sse4.2"
+    } else if cfg!(target_arch = "aarch64") {
+        "neon"
+    } else {
+        "baseline"
+    }
+}
+
+/// Runs one model kernel on its own for `inputs_ex.shape[0]` steps (for tests and tools):
+/// returns (final state, spike flags per step, spike offsets per step).
+#[pyfunction]
+#[pyo3(signature = (kernel, constants, state, inputs_ex, inputs_in, gids, first_step=0, key=0))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub fn step_kernel<'py>(
+    py: Python<'py>,
+    kernel: &str,
+    constants: PyReadonlyArray1<'py, f64>,
+    state: PyReadonlyArray2<'py, f64>,
+    inputs_ex: PyReadonlyArray2<'py, f64>,
+    inputs_in: PyReadonlyArray2<'py, f64>,
+    gids: PyReadonlyArray1<'py, u32>,
+    first_step: u64,
+    key: u64,
+) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray2<u8>>, Bound<'py, PyArray2<f64>>)> {
+    let kernel = NeuronKernel::from_name(kernel, constants.as_slice()?, key)?;
+    let [n_state, n] = [state.shape()[0], state.shape()[1]];
+    let n_steps = inputs_ex.shape()[0];
+    if n_state != kernel.n_state() || gids.len() != n || inputs_ex.shape() != [n_steps, n] || inputs_in.shape() != [n_steps, n] {
+        return Err(PyValueError::new_err(format!(
+            "step_kernel: state {:?}, inputs {:?}/{:?}, gids {} do not fit {} variables",
+            state.shape(), inputs_ex.shape(), inputs_in.shape(), gids.len(), kernel.n_state()
+        )));
+    }
+    let mut vars: Vec<Vec<f64>> = state.as_array().outer_iter().map(|row| row.to_vec()).collect();
+    let (ex, inh, gids) = (inputs_ex.as_array(), inputs_in.as_array(), gids.as_array().to_vec());
+    let mut flags = vec![0u8; n_steps * n];
+    let mut offsets = vec![0.0f64; n_steps * n];
+    for s in 0..n_steps {
+        let mut input_ex = ex.row(s).to_vec();
+        let mut input_in = inh.row(s).to_vec();
+        let ctx = StepContext { step: first_step + s as u64, gids: &gids };
+        kernel.update(&ctx, &mut vars, &mut input_ex, &mut input_in, &mut flags[s * n..(s + 1) * n], &mut offsets[s * n..(s + 1) * n]);
+    }
+    let flat: Vec<f64> = vars.concat();
+    Ok((
+        numpy::ndarray::Array2::from_shape_vec((n_state, n), flat).expect("shape").into_pyarray(py),
+        numpy::ndarray::Array2::from_shape_vec((n_steps, n), flags).expect("shape").into_pyarray(py),
+        numpy::ndarray::Array2::from_shape_vec((n_steps, n), offsets).expect("shape").into_pyarray(py),
+    ))
+}

@@ -1,0 +1,16 @@
+//! pyo3 bindings: conversions and the thin `NetworkRunner` wrapper. No simulation logic here.
+
+mod convert;
+mod runner;
+
+use pyo3::prelude::*;
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<runner::PyNetworkRunner>()?;
+    m.add_class::<convert::PyProjectionSpec>()?;
+    m.add_function(wrap_pyfunction!(convert::build_synapse_table, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::supported_kernels, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::step_kernel, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::simd_level, m)?)?;
+    Ok(())
+}
