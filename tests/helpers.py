@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 import spikeshard as ss
 
 CUBA_PARAMS = dict(tau_m=0.02, c_m=250.0, v_rest=-49.0, v_th=-50.0, v_reset=-60.0,
@@ -57,6 +56,6 @@ def spikes_of(monitors: list) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def assert_same_spikes(a: list, b: list) -> None:
     assert len(a) == len(b)
-    for (ta, ia), (tb, ib) in zip(a, b):
+    for (ta, ia), (tb, ib) in zip(a, b, strict=True):
         np.testing.assert_array_equal(ia, ib)
         np.testing.assert_array_equal(ta, tb)

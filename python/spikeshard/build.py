@@ -84,8 +84,10 @@ def make_layout(objects: Iterable[Any]) -> Layout:
         raise NetworkError(f"the network has {gid} neurons: at most {_MAX_GIDS} are supported")
     for proj in layout.projections:
         layout.index(proj.pre), layout.index(proj.post)
-    for mon in (*layout.spike_monitors, *layout.state_monitors):
-        layout.index(mon.source)
+    for source in [m.source for m in layout.spike_monitors]:
+        layout.index(source)
+    for source in [m.source for m in layout.state_monitors]:
+        layout.index(source)
     for stim in layout.stimuli:
         layout.index(stim.resolve_target(layout.populations))
     return layout
@@ -150,17 +152,17 @@ def delay_rule(delay: Any, dt: float, where: str) -> tuple[ValueRule, int, int |
         check(float(delay), "")
         steps = _round_steps(float(delay) / dt)
         return ValueRule("constant", (float(delay) / dt,)), steps, steps
-    values = np.asarray(delay, dtype=np.float64)
-    if values.size:
-        check(float(values.min()), "minimum")
-    steps = values / dt
-    low = max(1, _round_steps(float(steps.min()))) if values.size else 1
-    high = _round_steps(float(steps.max())) if values.size else 1
-    return ValueRule("per_connection", values=steps), low, high
+    seconds = np.asarray(delay, dtype=np.float64)
+    if seconds.size:
+        check(float(seconds.min()), "minimum")
+    in_steps = seconds / dt
+    low = max(1, _round_steps(float(in_steps.min()))) if seconds.size else 1
+    high = _round_steps(float(in_steps.max())) if seconds.size else 1
+    return ValueRule("per_connection", values=in_steps), low, high
 
 
 def projection_spec(layout: Layout, index: int, dt: float, seed: int
-                    ) -> tuple[Any, int, int | None]:
+                    ) -> tuple[_engine.ProjectionSpec, int, int | None]:
     """The engine spec of projection ``index`` and its delay bounds in steps."""
     proj = layout.projections[index]
     pre, post = layout.index(proj.pre), layout.index(proj.post)
@@ -169,8 +171,9 @@ def projection_spec(layout: Layout, index: int, dt: float, seed: int
     if high is not None and high > 65535:
         raise NetworkError(f"{where}: delay of {high} steps exceeds the limit of 65535 steps")
     weight = weight_rule(proj.weight)
-    keys = tuple(rng.derive_key(seed, purpose, index)
-                 for purpose in (rng.Purpose.CONNECT, rng.Purpose.WEIGHT, rng.Purpose.DELAY))
+    keys = (rng.derive_key(seed, rng.Purpose.CONNECT, index),
+            rng.derive_key(seed, rng.Purpose.WEIGHT, index),
+            rng.derive_key(seed, rng.Purpose.DELAY, index))
     spec = _engine.ProjectionSpec(
         index=index, pre_first_gid=layout.first_gid[pre], pre_n=proj.pre.n,
         post_n=proj.post.n, same_population=pre == post,

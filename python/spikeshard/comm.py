@@ -66,6 +66,7 @@ class MpiComm:
         self.comm = MPI.COMM_WORLD
         self.rank = self.comm.Get_rank()
         self.size = self.comm.Get_size()
+        _abort_on_uncaught_exceptions()
         self._counts = np.zeros(self.size, dtype=np.int64)
 
     def allgather_spikes(self, local: U64Array) -> U64Array:
@@ -103,9 +104,36 @@ class MpiComm:
             node.Free()
 
     def abort(self, message: str) -> None:
-        sys.stderr.write(f"spikeshard: rank {self.rank} failed, aborting the job:\n{message}\n")
+        sys.stderr.write(f"spikeshard: rank {self.rank}: {message}\n")
+        abort_if_distributed()
+
+
+def abort_if_distributed(rank_message: str = "") -> None:
+    """Under MPI with several ranks, end the whole job (MPI_Abort) so that no other rank
+    waits forever in a collective; a no-op otherwise. Call with the error already printed."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is None:
+        return
+    MPI: Any = mpi
+    if MPI.Is_initialized() and not MPI.Is_finalized() and MPI.COMM_WORLD.Get_size() > 1:
+        rank = MPI.COMM_WORLD.Get_rank()
+        sys.stderr.write(f"spikeshard: rank {rank} failed{rank_message}; aborting all ranks\n")
         sys.stderr.flush()
-        self.comm.Abort(1)
+        MPI.COMM_WORLD.Abort(1)
+
+
+def _abort_on_uncaught_exceptions() -> None:
+    """Makes an uncaught exception on any rank print and then abort the job."""
+    previous = sys.excepthook
+    if getattr(previous, "spikeshard_abort", False):
+        return
+
+    def hook(kind: Any, value: Any, traceback: Any) -> None:
+        previous(kind, value, traceback)
+        abort_if_distributed()
+
+    hook.spikeshard_abort = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
 
 
 def launched_by_mpirun() -> bool:

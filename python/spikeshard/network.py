@@ -46,8 +46,9 @@ def default_threads(comm: Comm) -> int:
     env = os.environ.get("SPIKESHARD_THREADS")
     if env:
         return _validate.count("SPIKESHARD_THREADS", int(env), minimum=1)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // max(1, comm.ranks_on_node()))
+    from .__main__ import available_cores
+
+    return max(1, available_cores() // max(1, comm.ranks_on_node()))
 
 
 class Network:
@@ -195,8 +196,10 @@ class Network:
         self._built = None
         self._step = 0
         layout = make_layout(self._objects)
-        for mon in (*layout.spike_monitors, *layout.state_monitors):
-            mon.reset()
+        for monitor in layout.spike_monitors:
+            monitor.reset()
+        for state_monitor in layout.state_monitors:
+            state_monitor.reset()
 
     def get_state(self, population: Population, variable: str) -> npt.NDArray[np.float64]:
         """A state variable of every neuron of ``population`` (gathered from all ranks)."""

@@ -107,10 +107,12 @@ def collect(built: BuiltRank, comm: Comm, first_step: int, n_steps: int) -> None
         for mon in layout.spike_monitors:
             if mon.source is pop:
                 mon._append(times, ids, n_steps * dt)
-    sample_times = (np.arange(first_step, first_step + n_steps) + 1.0) * dt
+    sample_times = (np.arange(first_step, first_step + n_steps, dtype=np.float64) + 1.0) * dt
     seen: set[int] = set()
     for smon, var, recorder in built.recorders:
         values = built.engine.take_recorder(recorder, len(smon.record))
+        if values.shape[0] == 0:  # this rank owns none of the recorded neurons
+            values = np.full((n_steps, len(smon.record)), np.nan)
         if comm.size > 1:
             stacked = comm.allgather_array(values.ravel()).reshape(comm.size, *values.shape)
             # Exactly one rank owns each recorded neuron; the others hold NaN there.

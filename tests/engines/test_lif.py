@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 import spikeshard as ss
 
 
@@ -28,7 +27,7 @@ def test_lif_fi_curve_matches_formula(backend, dt, duration):
     mons = [ss.SpikeMonitor(p) for p in pops]
     net = ss.Network(*pops, *mons, threads=1)
     net.run(duration, dt=dt, backend=backend, progress=False)
-    for current, mon in zip(currents, mons):
+    for current, mon in zip(currents, mons, strict=True):
         times = mon.times
         assert len(times) >= 5
         measured = 1.0 / np.mean(np.diff(times))

@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from .._engine import ProjectionSpec
 from ..models.base import NeuronModel
 
 U64Array = npt.NDArray[np.uint64]
@@ -25,7 +26,7 @@ class Engine(Protocol):
                        first_gid: int, size: int, locals_: U32Array,
                        state: list[FloatArray]) -> int: ...
 
-    def add_projection(self, post: int, spec: object) -> int: ...
+    def add_projection(self, post: int, spec: ProjectionSpec) -> int: ...
 
     def add_drive(self, population: int, targets: U32Array, lam: float, weight: float,
                   key: int, chunks: tuple[int, float, float]) -> None: ...

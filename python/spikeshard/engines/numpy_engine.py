@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _engine, rng
+from .._engine import ProjectionSpec
 from ..models.base import NeuronModel, StepContext
 from . import FloatArray, U32Array, U64Array
 
@@ -97,13 +98,13 @@ class NumpyEngine:
         ))
         return len(self.populations) - 1
 
-    def add_projection(self, post: int, spec: object) -> int:
+    def add_projection(self, post: int, spec: ProjectionSpec) -> int:
         pop = self.populations[post]
         table = _engine.build_synapse_table(spec, pop.locals)
         delays = np.asarray(table["delays"], dtype=np.int64)
         pop.tables.append(_Table(
-            pre_first_gid=int(spec.pre_first_gid),  # type: ignore[attr-defined]
-            pre_n=int(spec.pre_n),  # type: ignore[attr-defined]
+            pre_first_gid=spec.pre_first_gid,
+            pre_n=spec.pre_n,
             offsets=np.asarray(table["offsets"], dtype=np.int64),
             targets=np.asarray(table["targets"], dtype=np.int64),
             weights=np.asarray(table["weights"], dtype=np.float64),

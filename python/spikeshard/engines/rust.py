@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _engine
+from .._engine import ProjectionSpec
 from ..errors import UnsupportedError
 from ..models.base import NeuronModel
 from . import FloatArray, U32Array, U64Array, rust_supports_model
-
 
 #: Smallest block worth handing to a thread.
 MIN_BLOCK_SIZE = 256
@@ -37,7 +37,7 @@ class RustEngine:
     def add_population(self, model: type[NeuronModel], constants: FloatArray, key: int,
                        first_gid: int, size: int, locals_: U32Array,
                        state: list[FloatArray]) -> int:
-        if not rust_supports_model(model):
+        if model.rust_kernel is None or not rust_supports_model(model):
             raise UnsupportedError(
                 f"model {model.__name__} has no Rust kernel; use backend='numpy' or 'auto'"
             )
@@ -45,7 +45,7 @@ class RustEngine:
             model.rust_kernel, constants, key, first_gid, size, locals_, state,
             block_size(len(locals_), self.threads)))
 
-    def add_projection(self, post: int, spec: object) -> int:
+    def add_projection(self, post: int, spec: ProjectionSpec) -> int:
         return int(self.runner.add_projection(post, spec))
 
     def add_drive(self, population: int, targets: U32Array, lam: float, weight: float,

@@ -225,7 +225,7 @@ impl Runner {
         match &self.pool {
             Some(pool) => {
                 let blocks = &mut self.blocks;
-                pool.install(|| blocks.par_iter_mut().for_each(|b| f(b)));
+                pool.install(|| blocks.par_iter_mut().for_each(&f));
             }
             None => self.blocks.iter_mut().for_each(f),
         }

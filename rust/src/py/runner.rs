@@ -8,6 +8,9 @@ use pyo3::prelude::*;
 use super::convert::PyProjectionSpec;
 use crate::engine::runner::{Runner, DEFAULT_BLOCK_SIZE};
 
+/// Recorded spikes (packed) and their sub-step offsets.
+type SpikeArrays<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<f64>>);
+
 #[pyclass(module = "spikeshard._engine", name = "NetworkRunner")]
 pub struct PyNetworkRunner {
     inner: Runner,
@@ -112,7 +115,7 @@ impl PyNetworkRunner {
         py.detach(|| inner.run(n_steps, interval));
     }
 
-    fn take_spikes<'py>(&mut self, py: Python<'py>, population: usize) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<f64>>)> {
+    fn take_spikes<'py>(&mut self, py: Python<'py>, population: usize) -> PyResult<SpikeArrays<'py>> {
         let (spikes, offsets) = self.inner.take_spikes(population)?;
         Ok((spikes.into_pyarray(py), offsets.into_pyarray(py)))
     }

@@ -1,0 +1,94 @@
+"""Type stubs of the native module (rust/src/py). Checked with ``mypy.stubtest``."""
+
+import numpy as np
+import numpy.typing as npt
+
+class ProjectionSpec:
+    def __new__(
+        cls,
+        *,
+        index: int,
+        pre_first_gid: int,
+        pre_n: int,
+        post_n: int,
+        same_population: bool,
+        allow_autapses: bool,
+        rule: str,
+        probability: float = 0.0,
+        degree: int = 0,
+        multapses: bool = True,
+        pre_ids: npt.NDArray[np.uint32] | None = None,
+        post_ids: npt.NDArray[np.uint32] | None = None,
+        weight_kind: str,
+        weight_params: list[float],
+        weight_values: npt.NDArray[np.float64] | None = None,
+        delay_kind: str,
+        delay_params: list[float],
+        delay_values: npt.NDArray[np.float64] | None = None,
+        keys: tuple[int, int, int],
+    ) -> ProjectionSpec: ...
+    @property
+    def pre_first_gid(self) -> int: ...
+    @property
+    def pre_n(self) -> int: ...
+
+class NetworkRunner:
+    def __new__(cls, dt: float, n_threads: int = 1) -> NetworkRunner: ...
+    @property
+    def step(self) -> int: ...
+    @property
+    def n_threads(self) -> int: ...
+    def add_population(
+        self,
+        kernel: str,
+        constants: npt.NDArray[np.float64],
+        key: int,
+        first_gid: int,
+        size: int,
+        locals: npt.NDArray[np.uint32],
+        state: list[npt.NDArray[np.float64]],
+        block_size: int = 4096,
+    ) -> int: ...
+    def add_projection(self, post: int, spec: ProjectionSpec) -> int: ...
+    def add_drive(
+        self,
+        population: int,
+        targets: npt.NDArray[np.uint32],
+        lambda_per_step: float,
+        weight: float,
+        key: int,
+        n_chunks: int,
+        lambda_chunk: float,
+        exp_neg_lambda_chunk: float,
+    ) -> None: ...
+    def record_spikes(self, population: int) -> None: ...
+    def add_recorder(self, population: int, variable: int,
+                     ids: npt.NDArray[np.uint32]) -> int: ...
+    def local_min_delay(self) -> int | None: ...
+    def local_max_delay(self) -> int: ...
+    def prepare(self, interval: int, max_delay: int) -> None: ...
+    def advance(self, n_steps: int) -> npt.NDArray[np.uint64]: ...
+    def deliver(self, spikes: npt.NDArray[np.uint64]) -> None: ...
+    def run(self, n_steps: int, interval: int) -> None: ...
+    def take_spikes(
+        self, population: int
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64]]: ...
+    def take_recorder(self, id: int, n_columns: int) -> npt.NDArray[np.float64]: ...
+    def get_state(self, population: int, variable: int) -> npt.NDArray[np.float64]: ...
+    def synapse_footprint(self) -> tuple[int, int]: ...
+
+def build_synapse_table(
+    spec: ProjectionSpec, targets: npt.NDArray[np.uint32]
+) -> dict[str, npt.NDArray[np.generic]]: ...
+def supported_kernels() -> list[str]: ...
+def simd_level() -> str: ...
+def step_kernel(
+    kernel: str,
+    constants: npt.NDArray[np.float64],
+    state: npt.NDArray[np.float64],
+    inputs_ex: npt.NDArray[np.float64],
+    inputs_in: npt.NDArray[np.float64],
+    gids: npt.NDArray[np.uint32],
+    first_step: int = 0,
+    key: int = 0,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8], npt.NDArray[np.float64]]: ...
