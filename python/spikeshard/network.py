@@ -29,6 +29,8 @@ BACKENDS = ("auto", "rust", "numpy", "mpi")
 #: The default seed (a fixed one, as NEST: the same script gives the same result).
 DEFAULT_SEED = 12345
 DEFAULT_DT = 1e-4
+#: More threads than this per rank is certainly a mistake (each one is an OS thread).
+MAX_THREADS = 1024
 
 
 def _flatten(objects: Iterable[Any]) -> list[Any]:
@@ -45,7 +47,10 @@ def default_threads(comm: Comm) -> int:
     """Rayon threads per rank: ``SPIKESHARD_THREADS``, else cores / ranks on this node."""
     env = os.environ.get("SPIKESHARD_THREADS")
     if env:
-        return _validate.count("SPIKESHARD_THREADS", int(env), minimum=1)
+        if not env.isdigit() or not 1 <= int(env) <= MAX_THREADS:
+            raise NetworkError(
+                f"SPIKESHARD_THREADS = {env!r}: expected an integer in [1, {MAX_THREADS}]")
+        return int(env)
     from .__main__ import available_cores
 
     return max(1, available_cores() // max(1, comm.ranks_on_node()))
@@ -73,6 +78,8 @@ class Network:
         self._objects: list[Any] = []
         self.seed = DEFAULT_SEED if seed is None else _validate.count("seed", seed)
         self.threads = None if threads is None else _validate.count("threads", threads, 1)
+        if self.threads is not None and self.threads > MAX_THREADS:
+            raise NetworkError(f"threads = {self.threads}: expected at most {MAX_THREADS}")
         self.label = _validate.label(label)
         self._built: BuiltRank | None = None
         self._comm: Comm | None = None

@@ -34,6 +34,9 @@ pub struct Runner {
     local_spikes: Vec<u64>,
 }
 
+/// More threads per rank than this is a mistake, not a request.
+pub const MAX_THREADS: usize = 1024;
+
 /// Neurons per block: enough work to amortise a thread hand-off, small enough to balance.
 pub const DEFAULT_BLOCK_SIZE: usize = 4096;
 
@@ -42,6 +45,9 @@ impl Runner {
     pub fn new(dt: f64, n_threads: usize) -> Result<Self, EngineError> {
         if !(dt > 0.0 && dt.is_finite()) {
             return Err(invalid("dt", dt, "a positive number of seconds"));
+        }
+        if n_threads == 0 || n_threads > MAX_THREADS {
+            return Err(invalid("n_threads", n_threads, &format!("a count in [1, {MAX_THREADS}]")));
         }
         let pool = if n_threads > 1 {
             Some(
