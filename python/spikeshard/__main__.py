@@ -68,24 +68,48 @@ def mpirun_command(args: list[str]) -> tuple[list[str], dict[str, str]]:
         raise SystemExit("spikeshard mpirun: no mpiexec found; pip install 'spikeshard[mpi]'")
     env = dict(os.environ)
     flags: list[str] = []
+    program = _program_index(args)
+    options = args if program is None else args[:program]
     ranks = None
     for flag in ("-np", "-n", "--np", "-c"):
-        if flag in args and args.index(flag) + 1 < len(args):
-            value = args[args.index(flag) + 1]
+        if flag in options[:-1]:
+            value = options[options.index(flag) + 1]
             ranks = int(value) if value.isdigit() else None
     cores = available_cores()
     open_mpi = "Open MPI" in _mpiexec_version(mpiexec)
-    if open_mpi and ranks is not None and ranks > cores and "--oversubscribe" not in args:
+    if open_mpi and ranks is not None and ranks > cores and "--oversubscribe" not in options:
         flags.append("--oversubscribe")
     if open_mpi and hasattr(os, "geteuid") and os.geteuid() == 0:
         env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
         env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
     rest = list(args)
-    for i, arg in enumerate(rest):
-        if arg.endswith(".py") and (i == 0 or rest[i - 1] not in ("-np", "-n", "--np", "-c")):
-            rest[i:i] = [sys.executable, "-m", "spikeshard"]
-            break
+    program = _program_index(rest)
+    if program is not None and rest[program].endswith(".py"):
+        rest[program:program] = [sys.executable, "-m", "spikeshard"]
     return [mpiexec, *flags, *rest], env
+
+
+#: mpiexec options followed by a value (Open MPI and MPICH spellings), and by two (--mca).
+_OPTIONS_WITH_VALUE = {"-np", "-n", "--np", "-c", "-N", "--npernode", "-H", "--host",
+                       "--hostfile", "-hostfile", "--map-by", "--bind-to", "--rank-by", "-x",
+                       "--wdir", "-wdir", "-genv", "-env", "-f", "-ppn"}
+_OPTIONS_WITH_TWO_VALUES = {"--mca", "-mca", "--gmca"}
+
+
+def _program_index(args: list[str]) -> int | None:
+    """Index of the program mpiexec is asked to start (its first positional argument)."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in _OPTIONS_WITH_TWO_VALUES:
+            i += 3
+        elif arg in _OPTIONS_WITH_VALUE:
+            i += 2
+        elif arg.startswith("-"):
+            i += 1
+        else:
+            return i
+    return None
 
 
 def _mpiexec_version(mpiexec: str) -> str:

@@ -1,0 +1,53 @@
+"""The networks the MPI tests run, each returning (network, monitors, duration, dt)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import spikeshard as ss
+from tests.helpers import brunel, cuba
+
+
+def cuba_network(threads: int) -> tuple[Any, list, float, float]:
+    net, monitors = cuba(n=1000, threads=threads)
+    return net, monitors, 0.1, 1e-4
+
+
+def brunel_network(threads: int) -> tuple[Any, list, float, float]:
+    """Brunel delta network with delay 1.5 ms, PoissonInput and a StateMonitor."""
+    net, monitors = brunel(n_exc=800, threads=threads)
+    return net, monitors, 0.1, 1e-4
+
+
+def mixed_network(threads: int) -> tuple[Any, list, float, float]:
+    """Poisson sources, distributions of weights and delays, all topologies."""
+    src = ss.Population(ss.models.PoissonSource, n=97, params={"rate_hz": 30.0})
+    a = ss.Population(ss.models.LIF, n=101, params={"i_e": 320.0},
+                      initial={"v": ss.Uniform(-70.0, -56.0)})
+    b = ss.Population(ss.models.LIFDelta, n=53, params={"i_e": 380.0})
+    objects: list = [src, a, b]
+    objects += [
+        ss.Projection(src, a, weight=ss.Normal(40.0, 20.0, low=0.0), topology="random",
+                      probability=0.3, delay=ss.Uniform(0.0005, 0.002)),
+        ss.Projection(a, b, weight=0.5, topology="fixed_outdegree", outdegree=7, delay=0.001),
+        ss.Projection(b, a, weight=-80.0, topology="fixed_indegree", indegree=9,
+                      allow_multapses=False, delay=0.0012),
+        ss.Projection(b, b, weight=0.2, topology="all_to_all", allow_autapses=False,
+                      delay=0.0008),
+        ss.Projection(a, a, weight=ss.Uniform(-30.0, 50.0), topology="one_to_one",
+                      delay=0.0009),
+        ss.Projection(a, b, weight=[0.3, -0.4, 1.5], connections=([0, 50, 100], [52, 1, 1]),
+                      delay=[0.0005, 0.0025, 0.0011]),
+        ss.PoissonInput(target=b, rate_hz=200.0, weight=1.0, n=40),
+    ]
+    monitors = [ss.SpikeMonitor(src), ss.SpikeMonitor(a), ss.SpikeMonitor(b),
+                ss.StateMonitor(a, variables=["v", "i_syn_ex"], record=[0, 50, 100])]
+    return ss.Network(*objects, *monitors, seed=5, threads=threads), monitors, 0.1, 1e-4
+
+
+NETWORKS: dict[str, Callable[[int], tuple[Any, list, float, float]]] = {
+    "cuba": cuba_network,
+    "brunel": brunel_network,
+    "mixed": mixed_network,
+}

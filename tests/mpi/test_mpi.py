@@ -1,0 +1,98 @@
+"""Distributed runs under real mpirun: identical spikes for any number of ranks and threads,
+and a failing rank ends the whole job."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikeshard.__main__ import mpirun_command
+from tests.mpi.networks import NETWORKS
+
+pytestmark = pytest.mark.mpi
+HERE = Path(__file__).parent
+RANKS = (1, 2, 3, 4)
+
+
+def mpirun(n_ranks: int, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    command, env = mpirun_command(["-np", str(n_ranks), "--oversubscribe", *args])
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("mpi")
+    runs = [(n, 1) for n in RANKS] + [(2, 2)]
+    for n_ranks, threads in runs:
+        done = mpirun(n_ranks, str(HERE / "mpi_networks.py"), str(out), str(threads),
+                      *NETWORKS)
+        assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+def _load(out: Path, name: str, ranks: int, threads: int = 1) -> dict[str, np.ndarray]:
+    with np.load(out / f"{name}-{ranks}-{threads}.npz") as data:
+        assert int(data["ranks"]) == ranks
+        return {k: data[k] for k in data.files if k != "ranks"}
+
+
+def _assert_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_every_rank_count_gives_the_same_spikes(outputs: Path, name: str) -> None:
+    reference = _load(outputs, name, 1)
+    assert sum(len(v) for k, v in reference.items() if k.startswith("ids")) > 100
+    for ranks in RANKS[1:]:
+        _assert_equal(reference, _load(outputs, name, ranks))
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_two_threads_per_rank_give_the_same_spikes(outputs: Path, name: str) -> None:
+    _assert_equal(_load(outputs, name, 1), _load(outputs, name, 2, threads=2))
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_mpi_matches_a_plain_serial_run(outputs: Path, name: str) -> None:
+    net, monitors, duration, dt = NETWORKS[name](1)
+    net.run(duration, dt=dt, backend="rust", progress=False)
+    reference = _load(outputs, name, 1)
+    for k, mon in enumerate(monitors):
+        if hasattr(mon, "spikes"):
+            np.testing.assert_array_equal(mon.spikes[1], reference[f"ids{k}"])
+            np.testing.assert_array_equal(mon.spikes[0], reference[f"times{k}"])
+
+
+FAILING_SCRIPT = """
+import sys
+import spikeshard as ss
+pop = ss.Population(ss.models.LIF, n=100, params={"i_e": 400.0})
+net = ss.Network(pop, ss.SpikeMonitor(pop), threads=1)
+net.run(0.01, dt=1e-4, backend="mpi", progress=False)
+if net.comm.rank == 1:
+    raise RuntimeError("rank one gives up")
+net.run(100.0, progress=False)  # the other ranks would wait forever without an abort
+"""
+
+
+@pytest.mark.parametrize("launch", ["module", "plain"])
+def test_a_failing_rank_ends_the_job_with_its_message(tmp_path: Path, launch: str) -> None:
+    script = tmp_path / "fail.py"
+    script.write_text(FAILING_SCRIPT)
+    started = time.monotonic()
+    if launch == "module":
+        done = mpirun(3, str(script), timeout=120)  # runs as python -m spikeshard script.py
+    else:
+        done = mpirun(3, sys.executable, str(script), timeout=120)
+    elapsed = time.monotonic() - started
+    assert done.returncode != 0
+    assert "rank one gives up" in done.stderr
+    assert elapsed < 60
