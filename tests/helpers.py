@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 import spikeshard as ss
 
 CUBA_PARAMS = dict(tau_m=0.02, c_m=250.0, v_rest=-49.0, v_th=-50.0, v_reset=-60.0,

@@ -131,8 +131,8 @@ def delay_rule(delay: Any, dt: float, where: str) -> tuple[ValueRule, int, int |
     def check(low: float, text: str) -> None:
         if low < dt * (1 - tolerance):
             raise NetworkError(
-                f"{where}: delay {text} = {low!r} s is shorter than the time step "
-                f"dt = {dt!r} s; delays must be at least one step"
+                f"{where}: delay{' ' + text if text else ''} = {low!r} s is shorter than the "
+                f"time step dt = {dt!r} s; delays must be at least one step"
             )
 
     if delay is None:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import _validate
 from .errors import NetworkError
 from .population import Population
 
@@ -46,7 +47,7 @@ class SpikeMonitor:
             raise NetworkError(f"source = {source!r}: expected a Population")
         self.source = source
         self.record = _record_ids(source, record, "SpikeMonitor")
-        self.label = label
+        self.label = _validate.label(label)
         self.reset()
 
     def reset(self) -> None:
@@ -144,7 +145,7 @@ class StateMonitor:
         self.variables = list(variables)
         ids = _record_ids(source, record, "StateMonitor")
         self.record: IdArray = np.arange(source.n) if ids is None else ids
-        self.label = label
+        self.label = _validate.label(label)
         self.reset()
 
     def reset(self) -> None:

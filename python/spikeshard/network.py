@@ -77,6 +77,8 @@ class Network:
                  label: str | None = None) -> None:
         self._objects: list[Any] = []
         self.seed = DEFAULT_SEED if seed is None else _validate.count("seed", seed)
+        if self.seed >= 2**64:
+            raise NetworkError(f"seed = {self.seed}: expected an integer in [0, 2**64)")
         self.threads = None if threads is None else _validate.count("threads", threads, 1)
         if self.threads is not None and self.threads > MAX_THREADS:
             raise NetworkError(f"threads = {self.threads}: expected at most {MAX_THREADS}")
@@ -132,15 +134,20 @@ class Network:
     def build(self, dt: float = DEFAULT_DT, backend: str = "auto") -> None:
         """Builds this rank's share of the network for time step ``dt`` (s)."""
         dt = _validate.real("dt", dt, low=0.0, low_open=True)
+        if backend not in BACKENDS:
+            raise NetworkError(f"backend = {backend!r}: expected one of {list(BACKENDS)}")
         if self._built is not None:
             if not math.isclose(dt, self._built.dt, rel_tol=1e-12):
                 raise SimulationError(
                     f"dt = {dt!r}: the network was built with dt = {self._built.dt!r}; "
                     "call reset() to change it"
                 )
+            if backend in ("rust", "numpy") and backend != self._built.engine.name:
+                raise SimulationError(
+                    f"backend = {backend!r}: the network was built on the "
+                    f"{self._built.engine.name!r} engine; call reset() to change it"
+                )
             return
-        if backend not in BACKENDS:
-            raise NetworkError(f"backend = {backend!r}: expected one of {list(BACKENDS)}")
         layout = make_layout(self._objects)
         if not layout.populations:
             raise NetworkError("the network has no populations")

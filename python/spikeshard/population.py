@@ -48,6 +48,12 @@ class Population:
         self.model = model
         self.n = _validate.count("n", n, minimum=1)
         self.label = _validate.label(label)
+        for name, value in (("params", params), ("initial", initial)):
+            if value is not None and not isinstance(value, Mapping):
+                raise ModelError(
+                    f"{name} = {value!r}: expected a dict of {model.__name__} "
+                    f"{'parameters' if name == 'params' else 'state variables'}"
+                )
         self.params: dict[str, float] = model.resolve_params(params)
         self.initial = self._check_initial(initial or {})
 
@@ -65,13 +71,23 @@ class Population:
             elif np.ndim(value) == 0:
                 checked[name] = _validate.real(f"initial[{name!r}]", value)
             else:
-                array = np.asarray(value, dtype=np.float64)
+                try:
+                    array = np.asarray(value, dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise NetworkError(
+                        f"initial[{name!r}] = {value!r}: expected a number, a distribution "
+                        f"or an array of {self.n} numbers"
+                    ) from None
                 if array.shape != (self.n,):
                     raise NetworkError(
                         f"initial[{name!r}] has shape {array.shape}: expected ({self.n},)"
                     )
                 if not np.all(np.isfinite(array)):
-                    raise NetworkError(f"initial[{name!r}] contains non-finite values")
+                    bad = int(np.flatnonzero(~np.isfinite(array))[0])
+                    raise NetworkError(
+                        f"initial[{name!r}] contains non-finite values: "
+                        f"initial[{name!r}][{bad}] = {float(array[bad])!r}"
+                    )
                 checked[name] = array
         return checked
 

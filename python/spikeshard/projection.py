@@ -109,11 +109,22 @@ class Projection:
             self.probability = _validate.real("probability", probability, low=0.0, high=1.0)
         elif probability is not None:
             raise NetworkError(f"probability = {probability!r} is only used by topology 'random'")
+        for name, value in (("indegree", indegree), ("outdegree", outdegree)):
+            if value is not None and topology != f"fixed_{name}":
+                raise NetworkError(
+                    f"{name} = {value!r} is only used by topology 'fixed_{name}' "
+                    f"(topology = {topology!r})"
+                )
         if topology == "one_to_one" and self.pre.n != self.post.n:
             raise NetworkError(
                 f"one_to_one needs equal sizes: pre has {self.pre.n}, post has {self.post.n}"
             )
         same = self.pre is self.post and not self.allow_autapses
+        if topology == "one_to_one" and same:
+            raise NetworkError(
+                "topology 'one_to_one' from a population onto itself with "
+                "allow_autapses=False would only make the autapses it forbids"
+            )
         if topology == "fixed_indegree":
             if indegree is None:
                 raise NetworkError("topology 'fixed_indegree' needs indegree=k")
@@ -163,14 +174,20 @@ class Projection:
     def _check_value(self, name: str, value: Any, positive: bool = False) -> Any:
         if isinstance(value, (Uniform, Normal)):
             low = value.low
-            if positive and isinstance(value, Uniform) and low <= 0:
+            # A Normal without ``low`` (-inf) is clipped at dt when built.
+            if positive and low <= 0 and (isinstance(value, Uniform) or math.isfinite(low)):
                 raise NetworkError(f"{name} = {value!r}: expected a positive lower bound")
             return value
         if np.ndim(value) == 0:
             number = _validate.real(name, value, low=0.0 if positive else -math.inf,
                                     low_open=positive)
             return number
-        array = np.asarray(value, dtype=np.float64)
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise NetworkError(
+                f"{name} = {value!r}: expected a number, a distribution or an array of numbers"
+            ) from None
         if self.pre_ids is None:
             raise NetworkError(
                 f"{name} given as an array of shape {array.shape}: per-connection values need "
@@ -182,9 +199,17 @@ class Projection:
                 f"{self.pre_ids.shape}"
             )
         if not np.all(np.isfinite(array)):
-            raise NetworkError(f"{name} contains non-finite values (NaN or inf)")
+            bad = int(np.flatnonzero(~np.isfinite(array))[0])
+            raise NetworkError(
+                f"{name} contains non-finite values (NaN or inf): "
+                f"{name}[{bad}] = {float(array[bad])!r}"
+            )
         if positive and np.any(array <= 0):
-            raise NetworkError(f"{name} contains values <= 0: expected positive delays")
+            bad = int(np.flatnonzero(array <= 0)[0])
+            raise NetworkError(
+                f"{name} contains values <= 0: {name}[{bad}] = {float(array[bad])!r}; "
+                "expected positive delays"
+            )
         return array
 
     def __repr__(self) -> str:
