@@ -54,12 +54,10 @@ class NetworkRunner:
         self,
         population: int,
         targets: npt.NDArray[np.uint32],
-        lambda_per_step: float,
         weight: float,
         key: int,
         n_chunks: int,
-        lambda_chunk: float,
-        exp_neg_lambda_chunk: float,
+        cdf: npt.NDArray[np.float64],
     ) -> None: ...
     def record_spikes(self, population: int) -> None: ...
     def add_recorder(self, population: int, variable: int,

@@ -191,7 +191,8 @@ def exchange_interval(layout: Layout, dt: float) -> tuple[int, int]:
     """(interval in steps = smallest delay of any projection, largest bounded delay)."""
     lows, highs = [DEFAULT_INTERVAL], [0]
     for i, proj in enumerate(layout.projections):
-        _, low, high = delay_rule(proj.delay, dt, f"projection {i}")
+        _, low, high = delay_rule(proj.delay, dt,
+                                  f"projection {i} ({proj.pre.name} -> {proj.post.name})")
         lows.append(low)
         highs.append(high or 0)
     return min(lows), max(highs)
@@ -252,9 +253,9 @@ def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
         stim.check_dt(dt)
         target = stim.resolve_target(layout.populations)
         ids = np.arange(stim.n if stim.n is not None else target.n, dtype=np.uint32)
-        lam = stim.rate_hz * dt
-        engine.add_drive(engine_population[layout.index(target)], ids, lam, stim.weight,
-                         rng.derive_key(seed, rng.Purpose.DRIVE, k), rng.poisson_chunks(lam))
+        n_chunks, cdf = rng.poisson_chunks(stim.rate_hz * dt)
+        engine.add_drive(engine_population[layout.index(target)], ids, stim.weight,
+                         rng.derive_key(seed, rng.Purpose.DRIVE, k), n_chunks, cdf)
     for mon in layout.spike_monitors:
         i = layout.index(mon.source)
         if i not in built.spike_recording:

@@ -78,29 +78,37 @@ def uniform_open0(raw: U64Array) -> npt.NDArray[np.float64]:
     return ((raw >> np.uint64(11)) + np.uint64(1)).astype(np.float64) * _TWO_POW_MINUS_53
 
 
-def poisson_inversion(
-    u: npt.NDArray[np.float64], lam: float, exp_neg_lam: float
-) -> npt.NDArray[np.int64]:
-    """Poisson counts by inversion, the same arithmetic as the Rust kernel."""
-    k = np.zeros(u.shape, dtype=np.int64)
-    p = np.full(u.shape, exp_neg_lam)
-    cdf = p.copy()
-    active = u > cdf
-    while active.any():
-        idx = np.flatnonzero(active)
-        k[idx] += 1
-        p[idx] *= lam / k[idx].astype(np.float64)
-        cdf[idx] += p[idx]
-        active[idx] = (u[idx] > cdf[idx]) & (k[idx] < 1000)
-    return k
+def poisson_table(lam: float) -> npt.NDArray[np.float64]:
+    """Cumulative Poisson probabilities P(count <= k) for mean ``lam``, k = 0, 1, ... until
+    they stop growing in floating point, then a 1.0 sentinel. A count is the number of
+    entries below a uniform draw; the table is built once here so both engines use it."""
+    p = float(np.exp(-lam))
+    cdf = [p]
+    k = 0
+    while True:
+        k += 1
+        p *= lam / k
+        total = cdf[-1] + p
+        if total >= 1.0 or total == cdf[-1] and k > lam:
+            break
+        cdf.append(total)
+    cdf.append(1.0)
+    return np.array(cdf)
 
 
-#: Largest mean count drawn by one inversion; larger means are split into equal chunks.
+def poisson_count(u: npt.NDArray[np.float64], cdf: npt.NDArray[np.float64]
+                  ) -> npt.NDArray[np.int64]:
+    """Poisson counts for uniforms ``u`` against a table from ``poisson_table``."""
+    return (cdf[None, :] < u[:, None]).sum(axis=1)
+
+
+#: Largest mean count drawn with one uniform; larger means are split into equal chunks.
 POISSON_CHUNK = 8.0
 
 
-def poisson_chunks(lam: float) -> tuple[int, float, float]:
-    """(number of chunks, mean per chunk, e^-mean) for a Poisson mean ``lam`` per step."""
+def poisson_chunks(lam: float) -> tuple[int, npt.NDArray[np.float64]]:
+    """(number of chunks, cumulative table of one chunk) for a Poisson mean ``lam``."""
+    if not (lam >= 0.0 and np.isfinite(lam)):
+        raise ValueError(f"Poisson mean per step = {lam!r}: expected a finite value >= 0")
     n_chunks = max(1, int(np.ceil(lam / POISSON_CHUNK)))
-    lam_chunk = lam / n_chunks
-    return n_chunks, lam_chunk, float(np.exp(-lam_chunk))
+    return n_chunks, poisson_table(lam / n_chunks)

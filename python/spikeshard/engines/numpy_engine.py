@@ -3,13 +3,16 @@ clarity. It runs any model (including user models without a Rust kernel) and is 
 executable specification: the Rust engine must produce the same spikes.
 
 Semantics of one step ``s`` (time ``s*dt`` to ``(s+1)*dt``) of a population:
-1. input = ring buffer slot ``s % ring_len`` (per receptor: excitatory, inhibitory);
-2. each Poisson drive adds ``count * weight`` to the input of its neurons;
+1. input = ring buffer slot ``s % ring_len`` (per receptor: excitatory and inhibitory, or
+   one summing every weight);
+2. each Poisson drive adds ``count * weight`` to the input of its neurons (a count is the
+   number of entries of the drive's cumulative Poisson table below a uniform draw);
 3. the model kernel updates the state and flags spikes; the slot is cleared;
 4. spikes are collected as packed ``s << 32 | gid``.
 After each interval (at most the smallest delay), every spike of the interval is delivered:
 for each spike in (step, gid) order, each projection in order, each synapse of the source's
-row in order, the weight is added to slot ``(step + delay) % ring_len`` of its target.
+row in order, the weight is added to slot ``(step + delay) % ring_len`` of its target
+(positive weights to the excitatory receptor, negative to the inhibitory one).
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ class _Drive:
     key: int
     targets: np.ndarray  # local positions
     weight: float
-    chunks: tuple[int, float, float]
+    n_chunks: int
+    cdf: FloatArray
 
 
 @dataclass
@@ -116,14 +120,15 @@ class NumpyEngine:
             self.max_delay = max(self.max_delay, int(delays.max()))
         return int(delays.size)
 
-    def add_drive(self, population: int, targets: U32Array, lam: float, weight: float,
-                  key: int, chunks: tuple[int, float, float]) -> None:
+    def add_drive(self, population: int, targets: U32Array, weight: float, key: int,
+                  n_chunks: int, cdf: FloatArray) -> None:
         pop = self.populations[population]
         positions = np.searchsorted(pop.locals, targets)
         positions = positions[positions < len(pop.locals)]
         positions = positions[np.isin(pop.locals[positions], targets)]
         if positions.size:
-            pop.drives.append(_Drive(key, np.unique(positions), weight, chunks))
+            pop.drives.append(_Drive(key, np.unique(positions), weight, n_chunks,
+                                     np.asarray(cdf, dtype=np.float64)))
 
     def record_spikes(self, population: int) -> None:
         self.populations[population].record = True
@@ -147,7 +152,8 @@ class NumpyEngine:
             if needed <= pop.ring_len:
                 continue
             n = len(pop.locals)
-            ex, inh = np.zeros((needed, n)), np.zeros((needed, n))
+            n_in = n if pop.model.receptors == 2 else 0
+            ex, inh = np.zeros((needed, n)), np.zeros((needed, n_in))
             for lag in range(pop.ring_len):
                 arrival = self.step + lag
                 ex[arrival % needed] = pop.ring_ex[arrival % pop.ring_len]
@@ -166,12 +172,11 @@ class NumpyEngine:
         slot = step % pop.ring_len
         input_ex, input_in = pop.ring_ex[slot], pop.ring_in[slot]
         for drive in pop.drives:
-            n_chunks, lam_chunk, exp_neg = drive.chunks
-            target_input = input_ex if drive.weight >= 0 else input_in
-            for chunk in range(n_chunks):
-                sub = rng.subkey(drive.key, step * n_chunks + chunk)
+            target_input = input_ex if drive.weight >= 0 or input_in.size == 0 else input_in
+            for chunk in range(drive.n_chunks):
+                sub = rng.subkey(drive.key, step * drive.n_chunks + chunk)
                 u = rng.uniform(rng.bits(sub, pop.gids[drive.targets]))
-                counts = rng.poisson_inversion(u, lam_chunk, exp_neg)
+                counts = rng.poisson_count(u, drive.cdf)
                 target_input[drive.targets] += counts.astype(np.float64) * drive.weight
         ctx = StepContext(step=step, dt=self.dt, gids=pop.gids, key=pop.key)
         spiked, offsets = pop.model.update(pop.constants, pop.state, input_ex, input_in, ctx)
@@ -221,7 +226,7 @@ class NumpyEngine:
         # Spike by spike, then projection, then synapse (lexsort is stable).
         order = np.lexsort((np.concatenate(order_table), np.concatenate(order_spike)))
         slot, target, weight = (np.concatenate(a)[order] for a in (slots, targets, weights))
-        excitatory = weight >= 0
+        excitatory = (weight >= 0) | (pop.model.receptors == 1)
         np.add.at(pop.ring_ex, (slot[excitatory], target[excitatory]), weight[excitatory])
         inhibitory = ~excitatory
         np.add.at(pop.ring_in, (slot[inhibitory], target[inhibitory]), weight[inhibitory])

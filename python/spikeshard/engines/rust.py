@@ -48,9 +48,9 @@ class RustEngine:
     def add_projection(self, post: int, spec: ProjectionSpec) -> int:
         return int(self.runner.add_projection(post, spec))
 
-    def add_drive(self, population: int, targets: U32Array, lam: float, weight: float,
-                  key: int, chunks: tuple[int, float, float]) -> None:
-        self.runner.add_drive(population, targets, lam, weight, key, *chunks)
+    def add_drive(self, population: int, targets: U32Array, weight: float, key: int,
+                  n_chunks: int, cdf: FloatArray) -> None:
+        self.runner.add_drive(population, targets, weight, key, n_chunks, cdf)
 
     def record_spikes(self, population: int) -> None:
         self.runner.record_spikes(population)

@@ -108,6 +108,9 @@ class NeuronModel:
     precise_spike_times: ClassVar[bool] = False
     #: Whether the model accepts synaptic input at all (a Poisson source does not).
     receives_input: ClassVar[bool] = True
+    #: Input channels: 2 (positive weights → ``input_ex``, negative → ``input_in``) or 1
+    #: (all weights summed into ``input_ex``; ``input_in`` is then empty).
+    receptors: ClassVar[int] = 2
 
     @classmethod
     def parameter_names(cls) -> tuple[str, ...]:
@@ -167,8 +170,10 @@ class NeuronModel:
     ) -> tuple[npt.NDArray[np.bool_], FloatArray | None]:
         """Advances all neurons by one step, in place.
 
-        Returns the spike flags and, for models with precise spike times, the time of each
-        crossing in seconds from the start of the step (else None).
+        ``input_ex``/``input_in`` hold this step's summed synaptic input per receptor
+        (``input_in`` is empty for one-receptor models). Returns the spike flags and, for
+        models with precise spike times, the time of each crossing in seconds from the start
+        of the step (else None).
         """
         raise NotImplementedError(f"{cls.__name__}.update")
 

@@ -142,6 +142,7 @@ class LIFDelta(NeuronModel):
     name = "lif_delta"
     rust_kernel = "lif_delta"
     weight_unit = "mV"
+    receptors = 1
     parameters = (
         *_COMMON,
         Parameter("v_min", -math.inf, "mV", "lower bound of the membrane potential"),
@@ -175,7 +176,7 @@ class LIFDelta(NeuronModel):
         p22, v_drive, v_rest, v_th, v_reset, v_min, ref = constants
         v, refractory = state
         active = refractory <= 0.5
-        v_free = np.maximum(v_drive + p22 * (v - v_rest) + v_rest + (input_ex + input_in), v_min)
+        v_free = np.maximum(v_drive + p22 * (v - v_rest) + v_rest + input_ex, v_min)
         v_now = np.where(active, v_free, v)
         refractory_now = np.where(active, refractory, refractory - 1.0)
         spike = v_now >= v_th

@@ -24,6 +24,7 @@ class PoissonSource(NeuronModel):
     name = "poisson_source"
     rust_kernel = "poisson_source"
     receives_input = False
+    receptors = 1
     parameters = (Parameter("rate_hz", 10.0, "Hz", "firing rate", low=0.0),)
     state_variables = ()
 

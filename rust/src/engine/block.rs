@@ -16,10 +16,10 @@ pub struct Drive {
     /// Block-local indices of the driven neurons.
     pub targets: Vec<u32>,
     pub weight: f64,
-    /// The mean count per step is split into `n_chunks` chunks of mean `lambda_chunk`.
+    /// The mean count per step is split into `n_chunks` equal chunks, each drawn with one
+    /// uniform against the cumulative table `cdf` (see `rng::poisson_count`).
     pub n_chunks: u32,
-    pub lambda_chunk: f64,
-    pub exp_neg_lambda_chunk: f64,
+    pub cdf: Vec<f64>,
 }
 
 /// Samples one state variable of some neurons every step.
@@ -106,14 +106,15 @@ impl Block {
             return;
         }
         let n = self.len();
-        let (mut ex, mut inh) = (vec![0.0; needed * n], vec![0.0; needed * n]);
+        let n_in = if self.kernel.receptors() == 2 { n } else { 0 };
+        let (mut ex, mut inh) = (vec![0.0; needed * n], vec![0.0; needed * n_in]);
         // Re-home pending input: arrival step a sits at slot a % old_len, moves to a % new_len.
         for lag in 0..self.ring_len as u64 {
             let arrival = current_step + lag;
-            let old = (arrival % self.ring_len as u64) as usize * n;
-            let new = (arrival % needed as u64) as usize * n;
-            ex[new..new + n].copy_from_slice(&self.ring_ex[old..old + n]);
-            inh[new..new + n].copy_from_slice(&self.ring_in[old..old + n]);
+            let old = (arrival % self.ring_len as u64) as usize;
+            let new = (arrival % needed as u64) as usize;
+            ex[new * n..(new + 1) * n].copy_from_slice(&self.ring_ex[old * n..(old + 1) * n]);
+            inh[new * n_in..(new + 1) * n_in].copy_from_slice(&self.ring_in[old * n_in..(old + 1) * n_in]);
         }
         self.ring_len = needed;
         self.ring_ex = ex;
@@ -131,9 +132,10 @@ impl Block {
 
     fn step(&mut self, step: u64) {
         let n = self.len();
-        let slot = (step % self.ring_len as u64) as usize * n;
-        let input_ex = &mut self.ring_ex[slot..slot + n];
-        let input_in = &mut self.ring_in[slot..slot + n];
+        let slot = (step % self.ring_len as u64) as usize;
+        let input_ex = &mut self.ring_ex[slot * n..(slot + 1) * n];
+        let n_in = self.ring_in.len() / self.ring_len; // n, or 0 for one-receptor models
+        let input_in = &mut self.ring_in[slot * n_in..(slot + 1) * n_in];
         for drive in &self.drives {
             drive.add_input(step, &self.gids, input_ex, input_in);
         }
@@ -176,11 +178,16 @@ impl Block {
     /// is the same however the spikes were batched into intervals.
     pub fn deliver(&mut self, spikes: &[u64]) {
         let n = self.len();
+        let one_receptor = self.ring_in.is_empty();
         for &packed in spikes {
             let (step, gid) = (packed >> 32, packed as u32);
             for table in &self.tables {
                 if table.has_source(gid) {
-                    table.deliver_spike(step, gid, &mut self.ring_ex, &mut self.ring_in, n, self.ring_len);
+                    if one_receptor {
+                        table.deliver_spike(step, gid, &mut self.ring_ex, &mut [], n, self.ring_len);
+                    } else {
+                        table.deliver_spike(step, gid, &mut self.ring_ex, &mut self.ring_in, n, self.ring_len);
+                    }
                 }
             }
         }
@@ -190,12 +197,12 @@ impl Block {
 impl Drive {
     /// Adds this step's Poisson counts times the weight to the driven neurons' input.
     pub fn add_input(&self, step: u64, gids: &[u32], input_ex: &mut [f64], input_in: &mut [f64]) {
-        let input = if self.weight >= 0.0 { input_ex } else { input_in };
+        let input = if self.weight >= 0.0 || input_in.is_empty() { input_ex } else { input_in };
         for chunk in 0..self.n_chunks as u64 {
             let step_key = rng::subkey(self.key, step * self.n_chunks as u64 + chunk);
             for &t in &self.targets {
                 let u = rng::uniform(rng::bits(step_key, gids[t as usize] as u64));
-                let count = rng::poisson_inversion(u, self.lambda_chunk, self.exp_neg_lambda_chunk);
+                let count = rng::poisson_count(u, &self.cdf);
                 input[t as usize] += count as f64 * self.weight;
             }
         }

@@ -49,21 +49,13 @@ pub fn below(bits: u64, n: u64) -> u64 {
     ((bits as u128 * n as u128) >> 64) as u64
 }
 
-/// Poisson count by inversion for one chunk of mean `lambda` with `exp_neg_lambda` = e^-lambda
-/// given (precomputed in Python so both engines use the same bits). Means above the chunk limit
-/// are split into equal chunks, each with its own uniform, and summed (Poisson is additive).
+/// Poisson count by inversion against a cumulative table (`cdf[k]` = P(count <= k), ending
+/// with a 1.0 sentinel; built in Python by `spikeshard.rng.poisson_table` so both engines use
+/// identical numbers): the count is the number of entries below `u`. Branch-free, so the
+/// compiler vectorises it.
 #[inline(always)]
-pub fn poisson_inversion(u: f64, lambda: f64, exp_neg_lambda: f64) -> u32 {
-    let mut k = 0u32;
-    let mut p = exp_neg_lambda;
-    let mut cdf = p;
-    // The cap keeps a u == 1.0 - eps draw from looping on round-off; it is ~40 sigma away.
-    while u > cdf && k < 1000 {
-        k += 1;
-        p *= lambda / k as f64;
-        cdf += p;
-    }
-    k
+pub fn poisson_count(u: f64, cdf: &[f64]) -> u32 {
+    cdf.iter().map(|&c| (c < u) as u32).sum()
 }
 
 #[cfg(test)]
@@ -90,9 +82,16 @@ mod tests {
     fn poisson_mean_matches_lambda() {
         let key = subkey(1, 2);
         let lambda = 2.0f64;
-        let e = (-lambda).exp();
+        // The table as Python builds it: P(count <= k) until it stops growing, then 1.0.
+        let mut cdf = vec![(-lambda).exp()];
+        let mut p = cdf[0];
+        for k in 1..60 {
+            p *= lambda / k as f64;
+            cdf.push(cdf[k - 1] + p);
+        }
+        cdf.push(1.0);
         let n = 200_000u64;
-        let total: u64 = (0..n).map(|b| poisson_inversion(uniform(bits(key, b)), lambda, e) as u64).sum();
+        let total: u64 = (0..n).map(|b| poisson_count(uniform(bits(key, b)), &cdf) as u64).sum();
         let mean = total as f64 / n as f64;
         assert!((mean - lambda).abs() < 0.02, "mean {mean}");
     }

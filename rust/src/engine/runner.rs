@@ -153,18 +153,17 @@ impl Runner {
         Ok(counts.iter().sum())
     }
 
-    /// Adds Poisson input with mean count `lambda` per step (rate * dt) to population-local
-    /// neurons `targets` of `population`.
-    pub fn add_drive(&mut self, population: usize, targets: &[u32], lambda: f64, weight: f64, key: u64, chunk: (u32, f64, f64)) -> Result<(), EngineError> {
-        if !(lambda >= 0.0 && lambda.is_finite()) {
-            return Err(invalid("rate * dt", lambda, "a finite non-negative mean count"));
+    /// Adds Poisson input to the population-local neurons `targets` of `population`: per step
+    /// `n_chunks` counts, each drawn against the cumulative table `cdf`, times `weight`.
+    pub fn add_drive(&mut self, population: usize, targets: &[u32], weight: f64, key: u64, n_chunks: u32, cdf: &[f64]) -> Result<(), EngineError> {
+        if cdf.is_empty() || cdf.windows(2).any(|w| !(w[0] <= w[1])) || cdf[cdf.len() - 1] != 1.0 {
+            return Err(invalid("cdf", format!("{} entries", cdf.len()), "a non-decreasing table ending in 1.0"));
         }
-        let (n_chunks, lambda_chunk, exp_neg_lambda_chunk) = chunk;
         for &b in &self.population(population)?.blocks.clone() {
             let block = &mut self.blocks[b];
             let local: Vec<u32> = targets.iter().filter_map(|t| block.locals.binary_search(t).ok().map(|i| i as u32)).collect();
             if !local.is_empty() {
-                block.drives.push(Drive { key, targets: local, weight, n_chunks, lambda_chunk, exp_neg_lambda_chunk });
+                block.drives.push(Drive { key, targets: local, weight, n_chunks, cdf: cdf.to_vec() });
             }
         }
         Ok(())

@@ -76,7 +76,7 @@ impl SynapseTable {
 
     /// Adds the weights of the synapses of source `gid`, spiking at `step`, into the ring
     /// buffers at slot `(step + delay) % ring_len`. Positive weights go to the excitatory
-    /// ring, negative ones to the inhibitory ring.
+    /// ring, negative ones to the inhibitory ring — or to the one ring if `ring_in` is empty.
     #[inline]
     pub fn deliver_spike(&self, step: u64, gid: u32, ring_ex: &mut [f64], ring_in: &mut [f64], n_targets: usize, ring_len: usize) {
         let row = (gid - self.pre_first_gid) as usize;
@@ -88,7 +88,11 @@ impl SynapseTable {
         match (&self.weights, &self.delays) {
             (Weights::Constant(w), Delays::Constant(d)) => {
                 let slot = ((step + *d as u64) % ring_len as u64) as usize * n_targets;
-                let ring = if *w >= 0.0 { &mut ring_ex[slot..slot + n_targets] } else { &mut ring_in[slot..slot + n_targets] };
+                let ring = if *w >= 0.0 || ring_in.is_empty() {
+                    &mut ring_ex[slot..slot + n_targets]
+                } else {
+                    &mut ring_in[slot..slot + n_targets]
+                };
                 for &t in targets {
                     ring[t as usize] += *w;
                 }
@@ -105,7 +109,7 @@ impl SynapseTable {
                         Delays::PerSynapse(ds) => ds[s] as u64,
                     };
                     let index = ((step + d) % ring_len as u64) as usize * n_targets + t as usize;
-                    if w >= 0.0 {
+                    if w >= 0.0 || ring_in.is_empty() {
                         ring_ex[index] += w;
                     } else {
                         ring_in[index] += w;

@@ -57,19 +57,16 @@ impl PyNetworkRunner {
         Ok(py.detach(|| inner.add_projection(post, &spec.spec))?)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn add_drive(
         &mut self,
         population: usize,
         targets: PyReadonlyArray1<u32>,
-        lambda_per_step: f64,
         weight: f64,
         key: u64,
         n_chunks: u32,
-        lambda_chunk: f64,
-        exp_neg_lambda_chunk: f64,
+        cdf: PyReadonlyArray1<f64>,
     ) -> PyResult<()> {
-        Ok(self.inner.add_drive(population, targets.as_slice()?, lambda_per_step, weight, key, (n_chunks, lambda_chunk, exp_neg_lambda_chunk))?)
+        Ok(self.inner.add_drive(population, targets.as_slice()?, weight, key, n_chunks, cdf.as_slice()?)?)
     }
 
     fn record_spikes(&mut self, population: usize) -> PyResult<()> {

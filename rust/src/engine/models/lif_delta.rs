@@ -29,25 +29,24 @@ impl LifDeltaConstants {
 }
 
 /// Advances the block one step and clears the consumed input.
-pub fn update(c: &LifDeltaConstants, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64], spiked: &mut [u8]) {
+/// One receptor: `input` holds the summed weights (mV) of every spike arriving this step.
+pub fn update(c: &LifDeltaConstants, state: &mut [Vec<f64>], input: &mut [f64], spiked: &mut [u8]) {
     let [v, refractory] = state else {
         unreachable!("lif_delta state has {N_STATE} variables")
     };
-    update_slices(c, v, refractory, input_ex, input_in, spiked);
+    update_slices(c, v, refractory, input, spiked);
 }
 
 /// The kernel proper, with non-aliasing slice arguments (see `lif::update_slices`).
 #[inline(never)]
-fn update_slices(c: &LifDeltaConstants, v: &mut [f64], refractory: &mut [f64], input_ex: &mut [f64], input_in: &mut [f64], spiked: &mut [u8]) {
+fn update_slices(c: &LifDeltaConstants, v: &mut [f64], refractory: &mut [f64], input: &mut [f64], spiked: &mut [u8]) {
     let n = v.len();
     let refractory = &mut refractory[..n];
-    let (input_ex, input_in, spiked) = (&mut input_ex[..n], &mut input_in[..n], &mut spiked[..n]);
+    let (input, spiked) = (&mut input[..n], &mut spiked[..n]);
     for k in 0..n {
         let active = refractory[k] <= 0.5;
-        let v_free = c.v_drive + c.p22 * (v[k] - c.v_rest) + c.v_rest + (input_ex[k] + input_in[k]);
-        let v_free = v_free.max(c.v_min);
-        input_ex[k] = 0.0;
-        input_in[k] = 0.0;
+        let v_free = (c.v_drive + c.p22 * (v[k] - c.v_rest) + c.v_rest + input[k]).max(c.v_min);
+        input[k] = 0.0;
         let v_now = if active { v_free } else { v[k] };
         let refractory_now = if active { refractory[k] } else { refractory[k] - 1.0 };
         let spike = v_now >= c.v_th;

@@ -60,6 +60,15 @@ impl NeuronKernel {
         }
     }
 
+    /// Input channels: 2 (positive weights to the excitatory input, negative to the
+    /// inhibitory one) or 1 (every weight summed into one input; `input_in` is empty).
+    pub fn receptors(&self) -> usize {
+        match self {
+            NeuronKernel::Lif(_) | NeuronKernel::HodgkinHuxley(_) => 2,
+            NeuronKernel::LifDelta(_) | NeuronKernel::PoissonSource(_) => 1,
+        }
+    }
+
     /// Whether spikes carry a sub-step time (written to `spike_offset`).
     pub fn precise_spike_times(&self) -> bool {
         matches!(self, NeuronKernel::HodgkinHuxley(_))
@@ -78,7 +87,7 @@ impl NeuronKernel {
     ) {
         match self {
             NeuronKernel::Lif(c) => lif::update(c, state, input_ex, input_in, spiked),
-            NeuronKernel::LifDelta(c) => lif_delta::update(c, state, input_ex, input_in, spiked),
+            NeuronKernel::LifDelta(c) => lif_delta::update(c, state, input_ex, spiked),
             NeuronKernel::HodgkinHuxley(c) => {
                 hodgkin_huxley::update(c, state, input_ex, input_in, spiked, spike_offset);
                 input_ex.fill(0.0);
@@ -87,7 +96,6 @@ impl NeuronKernel {
             NeuronKernel::PoissonSource(c) => {
                 poisson_source::update(c, ctx, spiked);
                 input_ex.fill(0.0);
-                input_in.fill(0.0);
             }
         }
     }
