@@ -46,7 +46,8 @@ class _Progress:
             return
         self.simulated += simulated
         wall = time.perf_counter() - self.started
-        self.bar.set_postfix_str(f"{self.simulated / wall:.3g}x real time" if wall > 0 else "")
+        self.bar.set_postfix_str(f"{self.simulated / wall:.3g}x real time" if wall > 0 else "",
+                                 refresh=False)
         self.bar.update(simulated)
 
     def close(self) -> None:

@@ -39,6 +39,8 @@ class Parameter:
     high: float | None = None
     low_inclusive: bool = True
     high_inclusive: bool = True
+    #: Whether +-inf is a meaningful value (e.g. "no lower bound").
+    allow_infinite: bool = False
 
     def validate(self, value: object, model: str) -> float:
         """Returns ``value`` as a float, or raises naming the model, parameter and range."""
@@ -48,8 +50,11 @@ class Parameter:
                 f"in {self.unit}"
             )
         number = float(value)
-        if math.isnan(number):
-            raise ModelError(f"{model} parameter {self.name!r} = nan: expected a number")
+        if math.isnan(number) or (math.isinf(number) and not self.allow_infinite):
+            raise ModelError(
+                f"{model} parameter {self.name!r} = {number!r}: expected a finite number "
+                f"in {self.unit}"
+            )
         too_low = self.low is not None and (
             number < self.low or (number == self.low and not self.low_inclusive)
         )
@@ -111,6 +116,8 @@ class NeuronModel:
     #: Input channels: 2 (positive weights → ``input_ex``, negative → ``input_in``) or 1
     #: (all weights summed into ``input_ex``; ``input_in`` is then empty).
     receptors: ClassVar[int] = 2
+    #: Cost of one neuron update relative to a LIF neuron (for work-balanced partitions).
+    relative_cost: ClassVar[float] = 1.0
 
     @classmethod
     def parameter_names(cls) -> tuple[str, ...]:

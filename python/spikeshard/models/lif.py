@@ -145,7 +145,8 @@ class LIFDelta(NeuronModel):
     receptors = 1
     parameters = (
         *_COMMON,
-        Parameter("v_min", -math.inf, "mV", "lower bound of the membrane potential"),
+        Parameter("v_min", -math.inf, "mV", "lower bound of the membrane potential",
+                  allow_infinite=True),
     )
     state_variables = (
         StateVariable("v", "mV", "membrane potential", initial="v_rest"),

@@ -218,8 +218,11 @@ fn draw_sources(spec: &ProjectionSpec, targets: &[u32]) -> Drawn {
         }
         ConnectionRule::OneToOne => {
             for &j in targets {
-                drawn.sources.push(j);
-                drawn.degrees.push(1);
+                let keep = !spec.excludes(j, j);
+                if keep {
+                    drawn.sources.push(j);
+                }
+                drawn.degrees.push(keep as u32);
             }
         }
         ConnectionRule::FixedIndegree { indegree, multapses } => {
