@@ -8,6 +8,7 @@ with MPI. Python declares and orchestrates; each rank steps its neurons in Rust.
 from __future__ import annotations
 
 from . import models
+from ._version import __version__
 from .distributions import Normal, Uniform
 from .engines import rust_supports_model as _rust_supports_model
 from .errors import (
@@ -19,17 +20,22 @@ from .errors import (
 )
 from .monitors import SpikeMonitor, StateMonitor
 from .network import Network
+from .partition import (
+    Partitioner,
+    even_partitioner,
+    metis_partitioner,
+    work_balanced_partitioner,
+)
 from .population import Population
 from .projection import Projection
 from .stimuli import PoissonInput
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ModelError",
     "Network",
     "NetworkError",
     "Normal",
+    "Partitioner",
     "PoissonInput",
     "Population",
     "Projection",
@@ -39,6 +45,10 @@ __all__ = [
     "StateMonitor",
     "Uniform",
     "UnsupportedError",
+    "__version__",
     "_rust_supports_model",
+    "even_partitioner",
+    "metis_partitioner",
     "models",
+    "work_balanced_partitioner",
 ]

@@ -8,6 +8,7 @@ A rank then adds only its own neurons and the synapses that end on them.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -91,6 +92,38 @@ def make_layout(objects: Iterable[Any]) -> Layout:
     for stim in layout.stimuli:
         layout.index(stim.resolve_target(layout.populations))
     return layout
+
+
+def _describe(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape,
+                hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest())
+    if isinstance(value, Population):
+        return ("population", value.label, value.n)
+    return repr(value)
+
+
+def fingerprint(layout: Layout, seed: int, dt: float) -> str:
+    """A hash of everything that defines the network, to check all ranks build the same."""
+    parts: list[Any] = [seed, repr(dt)]
+    for pop in layout.populations:
+        parts.append((pop.model.__module__, pop.model.__qualname__, pop.n, pop.label,
+                      sorted(pop.params.items()),
+                      sorted((k, _describe(v)) for k, v in pop.initial.items())))
+    for proj in layout.projections:
+        parts.append((layout.index(proj.pre), layout.index(proj.post), proj.topology,
+                      proj.probability, proj.degree, proj.allow_autapses, proj.allow_multapses,
+                      _describe(proj.pre_ids), _describe(proj.post_ids),
+                      _describe(proj.weight), _describe(proj.delay)))
+    for stim in layout.stimuli:
+        target = stim.resolve_target(layout.populations)
+        parts.append((layout.index(target), stim.rate_hz, stim.weight, stim.n))
+    for mon in layout.spike_monitors:
+        parts.append(("spikes", layout.index(mon.source), _describe(mon.record)))
+    for smon in layout.state_monitors:
+        parts.append(("state", layout.index(smon.source), smon.variables,
+                      _describe(smon.record)))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------- weights and delays

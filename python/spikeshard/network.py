@@ -13,13 +13,22 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _validate
-from .build import BuiltRank, Layout, build_rank, make_layout
+from ._version import __version__
+from .build import BuiltRank, Layout, build_rank, fingerprint, make_layout
 from .comm import Comm, world
 from .engines import Engine, rust_supports_model
 from .engines.numpy_engine import NumpyEngine
 from .engines.rust import RustEngine
 from .errors import NetworkError, SimulationError, UnsupportedError
-from .partition import even_split
+from .partition import (
+    Partition,
+    Partitioner,
+    PartitionGraph,
+    default_partition,
+    make_graph,
+    partition_from_assignments,
+    partition_from_partitioner,
+)
 from .population import Population
 from .simulate import run_steps
 
@@ -71,10 +80,25 @@ class Network:
     threads : int, optional
         Threads per rank for the Rust engine. Default: ``SPIKESHARD_THREADS`` or the cores
         of the machine divided by the ranks running on it.
+    partitioner : Partitioner, optional
+        Places neurons on components (nengo_mpi's API); default: every population split
+        evenly over the ranks.
+    assignments : dict, optional
+        ``{population or pop[a:b]: component}``; components run on rank ``c % n_ranks``.
     """
 
     def __init__(self, *objects: Any, seed: int | None = None, threads: int | None = None,
-                 label: str | None = None) -> None:
+                 label: str | None = None, partitioner: Partitioner | None = None,
+                 assignments: dict[Any, int] | None = None) -> None:
+        if partitioner is not None and not isinstance(partitioner, Partitioner):
+            raise NetworkError(f"partitioner = {partitioner!r}: expected a Partitioner")
+        if partitioner is not None and assignments is not None:
+            raise NetworkError("give either partitioner or assignments, not both")
+        if assignments is not None and not isinstance(assignments, dict):
+            raise NetworkError(f"assignments = {assignments!r}: expected a dict")
+        self.partitioner = partitioner
+        self.assignments = assignments
+        self._partition: Partition | None = None
         self._objects: list[Any] = []
         self.seed = DEFAULT_SEED if seed is None else _validate.count("seed", seed)
         if self.seed >= 2**64:
@@ -152,13 +176,39 @@ class Network:
         if not layout.populations:
             raise NetworkError("the network has no populations")
         comm = world(require_mpi=backend == "mpi")
+        partition = self._make_partition(layout, comm.size)
+        _check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition)
         engine = self._make_engine(layout, backend, dt, comm)
         self._built = build_rank(layout, dt, self.seed, engine,
-                                 lambda _, pop: even_split(pop.n, comm.size, comm.rank))
+                                 lambda index, _: partition.locals(index, comm.rank))
+        self._partition = partition
         self._comm = comm
         self._step = 0
         logger.info("spikeshard: rank %d/%d runs the %s engine with %d thread(s)",
                     comm.rank, comm.size, engine.name, getattr(engine, "threads", 1))
+
+    def _make_partition(self, layout: Layout, n_ranks: int) -> Partition:
+        if self.assignments is not None:
+            return partition_from_assignments(layout, n_ranks, self.assignments)
+        if self.partitioner is not None:
+            return partition_from_partitioner(layout, n_ranks, self.partitioner)[0]
+        return default_partition(layout, n_ranks)
+
+    def partition_report(self) -> str:
+        """Neurons and synapses per rank and the expected fraction of synapses between ranks
+        (collective under MPI: call it on every rank)."""
+        if self._built is None or self._comm is None or self._partition is None:
+            raise SimulationError("the network is not built yet: call build() or run()")
+        synapses = self._comm.allgather_object(self._built.local_synapses)
+        neurons = self._partition.neurons_per_rank()
+        graph: PartitionGraph = make_graph(self._built.layout, 4 * self._comm.size)
+        cut = self._partition.cut_fraction(graph)
+        lines = [f"partition over {self._comm.size} rank(s)",
+                 f"{'rank':>6} {'neurons':>10} {'synapses':>12}"]
+        for rank in range(self._comm.size):
+            lines.append(f"{rank:>6} {int(neurons[rank]):>10} {int(synapses[rank]):>12}")
+        lines.append(f"expected fraction of synapses between ranks: {cut:.3f}")
+        return "\n".join(lines)
 
     def _make_engine(self, layout: Layout, backend: str, dt: float, comm: Comm) -> Engine:
         unsupported = sorted({p.model.__name__ for p in layout.populations
@@ -233,3 +283,17 @@ class Network:
         layout = make_layout(self._objects)
         return (f"Network({len(layout.populations)} populations, {layout.n_neurons} neurons, "
                 f"{len(layout.projections)} projections, seed={self.seed})")
+
+
+def _check_ranks_agree(comm: Comm, network_hash: str, partition: Partition) -> None:
+    """All ranks must run the same spikeshard and build the same network and partition."""
+    mine = (__version__, network_hash, partition.fingerprint())
+    everyone = comm.allgather_object(mine)
+    for rank, theirs in enumerate(everyone):
+        if theirs != mine:
+            what = ("spikeshard version", "network", "partition")
+            differs = next(w for w, a, b in zip(what, mine, theirs, strict=True) if a != b)
+            raise SimulationError(
+                f"rank {rank} has a different {differs} than rank {comm.rank} "
+                f"({theirs} vs {mine}): every rank must run the same script and version"
+            )

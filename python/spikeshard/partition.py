@@ -1,24 +1,341 @@
-"""Which rank owns which neurons. Computed identically on every rank, without communication.
+"""Which rank owns which neurons. Computed identically on every rank, without communication
+(and checked once at build).
 
-The default splits every population into contiguous, near-equal slices, one per rank (the
+Default: every population is split into contiguous, near-equal slices, one per rank (the
 SC-NeuroCore table: 10,000 neurons on 4 ranks = 2,500 each; the first ``n % ranks`` ranks get
-one more).
+one more). As in nengo_mpi, a ``Partitioner(n_components, func)`` or explicit
+``assignments={population_or_slice: component}`` can place neurons on *components* instead;
+component ``c`` runs on rank ``c % n_ranks``, so any number of ranks works with any number of
+components (ranks without a component simply own no neurons).
+
+A partition function sees the network as a graph of neuron blocks (contiguous pieces of
+populations) weighted by their work, with edges weighted by the expected number of synapses
+between blocks, and returns a component per block.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import numpy.typing as npt
 
+from . import _validate
+from .errors import NetworkError, UnsupportedError
+from .population import Population, PopulationSlice
 
-def even_slice(n: int, n_ranks: int, rank: int) -> tuple[int, int]:
-    """The [start, stop) slice of ``n`` neurons owned by ``rank`` of ``n_ranks``."""
-    base, extra = divmod(n, n_ranks)
-    start = rank * base + min(rank, extra)
-    return start, start + base + (1 if rank < extra else 0)
+if TYPE_CHECKING:
+    from .build import Layout
+
+IntArray = npt.NDArray[np.int64]
+
+
+def even_slice(n: int, n_parts: int, part: int) -> tuple[int, int]:
+    """The [start, stop) slice of ``n`` items owned by ``part`` of ``n_parts``."""
+    base, extra = divmod(n, n_parts)
+    start = part * base + min(part, extra)
+    return start, start + base + (1 if part < extra else 0)
 
 
 def even_split(n: int, n_ranks: int, rank: int) -> npt.NDArray[np.uint32]:
     """Population-local ids owned by ``rank`` under the default even split."""
     start, stop = even_slice(n, n_ranks, rank)
     return np.arange(start, stop, dtype=np.uint32)
+
+
+# ---------------------------------------------------------------- the graph of neuron blocks
+
+
+@dataclass
+class PartitionGraph:
+    """Neuron blocks and the expected synapses between them.
+
+    ``population[b]``, ``start[b]``, ``stop[b]``: block b is neurons [start, stop) of that
+    population (layout index). ``work[b]``: relative cost of stepping the block and
+    receiving its synapses. ``edges``: (source block, target block, expected synapses).
+    """
+
+    population: IntArray
+    start: IntArray
+    stop: IntArray
+    work: npt.NDArray[np.float64]
+    edges: tuple[IntArray, IntArray, npt.NDArray[np.float64]]
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.population)
+
+    def blocks_of(self, population: int) -> IntArray:
+        return np.flatnonzero(self.population == population)
+
+
+#: Per-synapse cost relative to one LIF neuron update (for the work estimate).
+SYNAPSE_COST = 0.05
+
+
+def _expected_synapses(proj: Any, pre_range: tuple[int, int], post_range: tuple[int, int]
+                       ) -> float:
+    n_i, n_j = pre_range[1] - pre_range[0], post_range[1] - post_range[0]
+    overlap = max(0, min(pre_range[1], post_range[1]) - max(pre_range[0], post_range[0]))
+    same = proj.pre is proj.post and not proj.allow_autapses
+    if proj.topology == "random":
+        return proj.probability * (n_i * n_j - (overlap if same else 0))
+    if proj.topology == "all_to_all":
+        return float(n_i * n_j - (overlap if same else 0))
+    if proj.topology == "one_to_one":
+        return float(overlap)
+    if proj.topology == "fixed_indegree":
+        return proj.degree * n_j * n_i / proj.pre.n
+    if proj.topology == "fixed_outdegree":
+        return proj.degree * n_i * n_j / proj.post.n
+    pre_ids, post_ids = proj.pre_ids, proj.post_ids
+    inside = ((pre_ids >= pre_range[0]) & (pre_ids < pre_range[1])
+              & (post_ids >= post_range[0]) & (post_ids < post_range[1]))
+    return float(np.count_nonzero(inside))
+
+
+def make_graph(layout: Layout, blocks_per_population: int) -> PartitionGraph:
+    """Splits every population into up to ``blocks_per_population`` contiguous blocks."""
+    population, start, stop = [], [], []
+    for index, pop in enumerate(layout.populations):
+        n_blocks = min(pop.n, blocks_per_population)
+        for b in range(n_blocks):
+            s, e = even_slice(pop.n, n_blocks, b)
+            population.append(index)
+            start.append(s)
+            stop.append(e)
+    graph_population = np.array(population, dtype=np.int64)
+    graph_start = np.array(start, dtype=np.int64)
+    graph_stop = np.array(stop, dtype=np.int64)
+    work = np.array([
+        (e - s) * layout.populations[p].model.relative_cost
+        for p, s, e in zip(population, start, stop, strict=True)
+    ], dtype=np.float64)
+    sources, targets, weights = [], [], []
+    for proj in layout.projections:
+        pre_blocks = np.flatnonzero(graph_population == layout.index(proj.pre))
+        post_blocks = np.flatnonzero(graph_population == layout.index(proj.post))
+        for i in pre_blocks:
+            for j in post_blocks:
+                expected = _expected_synapses(proj, (graph_start[i], graph_stop[i]),
+                                              (graph_start[j], graph_stop[j]))
+                if expected > 0:
+                    sources.append(i)
+                    targets.append(j)
+                    weights.append(expected)
+                    work[j] += SYNAPSE_COST * expected
+    edges = (np.array(sources, dtype=np.int64), np.array(targets, dtype=np.int64),
+             np.array(weights, dtype=np.float64))
+    return PartitionGraph(graph_population, graph_start, graph_stop, work, edges)
+
+
+# ---------------------------------------------------------------- partition functions
+
+PartitionFunction = Callable[[PartitionGraph, int], npt.ArrayLike]
+
+
+def even_partitioner(graph: PartitionGraph, n_components: int) -> IntArray:
+    """Every population split into contiguous, near-equal runs of blocks, one per component."""
+    component = np.zeros(graph.n_blocks, dtype=np.int64)
+    for p in np.unique(graph.population):
+        blocks = graph.blocks_of(int(p))
+        component[blocks] = np.arange(len(blocks)) * n_components // len(blocks)
+    return component
+
+
+def work_balanced_partitioner(graph: PartitionGraph, n_components: int) -> IntArray:
+    """Greedy balance of estimated work (neuron updates weighted by model cost, plus incoming
+    synapses): the heaviest block goes to the least-loaded component, and so on."""
+    component = np.zeros(graph.n_blocks, dtype=np.int64)
+    load = np.zeros(n_components)
+    for b in sorted(range(graph.n_blocks), key=lambda b: (-graph.work[b], b)):
+        c = int(np.argmin(load))
+        component[b] = c
+        load[c] += graph.work[b]
+    return component
+
+
+def metis_partitioner(graph: PartitionGraph, n_components: int) -> IntArray:
+    """METIS (through pymetis) on the block graph: balanced work, fewest expected synapses
+    between components. Needs ``pip install 'spikeshard[metis]'``."""
+    try:
+        import pymetis
+    except ImportError:
+        raise UnsupportedError(
+            "metis_partitioner needs pymetis: pip install 'spikeshard[metis]'"
+        ) from None
+    if n_components == 1 or graph.n_blocks <= n_components:
+        return np.arange(graph.n_blocks, dtype=np.int64) % n_components
+    sources, targets, weights = graph.edges
+    # METIS wants an undirected graph without self loops and integer weights.
+    keep = sources != targets
+    pairs: dict[tuple[int, int], float] = {}
+    for i, j, w in zip(sources[keep], targets[keep], weights[keep], strict=True):
+        key = (int(min(i, j)), int(max(i, j)))
+        pairs[key] = pairs.get(key, 0.0) + float(w)
+    neighbours: list[list[tuple[int, int]]] = [[] for _ in range(graph.n_blocks)]
+    for (i, j), w in sorted(pairs.items()):
+        weight = max(1, int(round(w)))
+        neighbours[i].append((j, weight))
+        neighbours[j].append((i, weight))
+    xadj, adjncy, eweights = [0], [], []
+    for row in neighbours:
+        for j, w in row:
+            adjncy.append(j)
+            eweights.append(w)
+        xadj.append(len(adjncy))
+    vweights = [max(1, int(round(w))) for w in graph.work]
+    adjacency = pymetis.CSRAdjacency(adj_starts=xadj, adjacent=adjncy)
+    _, parts = pymetis.part_graph(n_components, adjacency, vweights=vweights, eweights=eweights)
+    return np.asarray(parts, dtype=np.int64)
+
+
+class Partitioner:
+    """Splits a network into ``n_components`` components with ``func`` (nengo_mpi's API).
+
+    Parameters
+    ----------
+    n_components : int, optional
+        Number of components (default: the number of ranks). Components map round-robin
+        onto ranks: component c runs on rank ``c % n_ranks``.
+    func : callable, optional
+        ``func(graph, n_components) -> component per block`` (see ``PartitionGraph``);
+        default ``even_partitioner``. Also provided: ``work_balanced_partitioner`` and
+        ``metis_partitioner`` (pymetis).
+    blocks_per_component : int
+        Granularity: each population is cut into up to ``blocks_per_component *
+        n_components`` blocks for ``func`` to place.
+    """
+
+    def __init__(self, n_components: int | None = None, func: PartitionFunction | None = None,
+                 blocks_per_component: int = 4) -> None:
+        self.n_components = (None if n_components is None
+                             else _validate.count("n_components", n_components, minimum=1))
+        self.func = func or even_partitioner
+        if not callable(self.func):
+            raise NetworkError(f"func = {func!r}: expected a partition function")
+        self.blocks_per_component = _validate.count("blocks_per_component",
+                                                    blocks_per_component, minimum=1)
+
+    def __repr__(self) -> str:
+        name = getattr(self.func, "__name__", repr(self.func))
+        return f"Partitioner(n_components={self.n_components}, func={name})"
+
+
+# ---------------------------------------------------------------- the partition itself
+
+
+@dataclass
+class Partition:
+    """Owner of every neuron, as ranges: ``ranges[p]`` lists (start, stop, rank) covering
+    population p."""
+
+    n_ranks: int
+    ranges: list[list[tuple[int, int, int]]]
+
+    def locals(self, population: int, rank: int) -> npt.NDArray[np.uint32]:
+        """Population-local ids of ``population`` owned by ``rank``, ascending."""
+        pieces = [np.arange(s, e, dtype=np.uint32)
+                  for s, e, r in self.ranges[population] if r == rank and e > s]
+        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint32)
+
+    def neurons_per_rank(self) -> IntArray:
+        counts = np.zeros(self.n_ranks, dtype=np.int64)
+        for ranges in self.ranges:
+            for s, e, r in ranges:
+                counts[r] += e - s
+        return counts
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(repr(self.ranges).encode()).hexdigest()[:16]
+
+    def cut_fraction(self, graph: PartitionGraph) -> float:
+        """Expected fraction of synapses whose source and target are on different ranks."""
+        sources, targets, weights = graph.edges
+        if weights.sum() == 0:
+            return 0.0
+        rank_of_block = np.array([self._rank_at(int(graph.population[b]), int(graph.start[b]))
+                                  for b in range(graph.n_blocks)])
+        crossing = rank_of_block[sources] != rank_of_block[targets]
+        return float(weights[crossing].sum() / weights.sum())
+
+    def _rank_at(self, population: int, neuron: int) -> int:
+        for s, e, r in self.ranges[population]:
+            if s <= neuron < e:
+                return r
+        raise IndexError(neuron)
+
+
+def _merge(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    merged: list[tuple[int, int, int]] = []
+    for s, e, r in sorted(ranges):
+        if merged and merged[-1][1] == s and merged[-1][2] == r:
+            merged[-1] = (merged[-1][0], e, r)
+        elif e > s:
+            merged.append((s, e, r))
+    return merged
+
+
+def default_partition(layout: Layout, n_ranks: int) -> Partition:
+    return Partition(n_ranks, [
+        [(*even_slice(pop.n, n_ranks, r), r) for r in range(n_ranks)]
+        for pop in layout.populations
+    ])
+
+
+def partition_from_partitioner(layout: Layout, n_ranks: int, partitioner: Partitioner
+                               ) -> tuple[Partition, PartitionGraph]:
+    n_components = partitioner.n_components or n_ranks
+    graph = make_graph(layout, partitioner.blocks_per_component * n_components)
+    component = np.asarray(partitioner.func(graph, n_components), dtype=np.int64)
+    if component.shape != (graph.n_blocks,):
+        raise NetworkError(
+            f"partition function returned shape {component.shape}: expected one component "
+            f"per block ({graph.n_blocks},)"
+        )
+    if graph.n_blocks and (component.min() < 0 or component.max() >= n_components):
+        raise NetworkError(
+            f"partition function returned components outside [0, {n_components})"
+        )
+    ranges: list[list[tuple[int, int, int]]] = [[] for _ in layout.populations]
+    for b in range(graph.n_blocks):
+        ranges[int(graph.population[b])].append(
+            (int(graph.start[b]), int(graph.stop[b]), int(component[b]) % n_ranks))
+    return Partition(n_ranks, [_merge(r) for r in ranges]), graph
+
+
+def partition_from_assignments(layout: Layout, n_ranks: int,
+                               assignments: Mapping[Any, int]) -> Partition:
+    """Explicit placement: populations or slices (``pop[a:b]``) → component. Neurons of an
+    assigned population left out of every slice go to component 0; populations not
+    mentioned are split evenly over all ranks."""
+    assigned: dict[int, list[tuple[int, int, int]]] = {}
+    for key, component in assignments.items():
+        component = _validate.count(f"assignments[{key!r}]", component)
+        if isinstance(key, Population):
+            pop, start, stop = key, 0, key.n
+        elif isinstance(key, PopulationSlice):
+            pop, start, stop = key.population, key.start, key.stop
+        else:
+            raise NetworkError(
+                f"assignments key {key!r}: expected a Population or a slice pop[a:b]")
+        assigned.setdefault(layout.index(pop), []).append((start, stop, component % n_ranks))
+    ranges = []
+    for index, pop in enumerate(layout.populations):
+        if index not in assigned:
+            ranges.append([(*even_slice(pop.n, n_ranks, r), r) for r in range(n_ranks)])
+            continue
+        owner = np.full(pop.n, -1, dtype=np.int64)
+        for start, stop, rank in assigned[index]:
+            if np.any(owner[start:stop] >= 0):
+                raise NetworkError(f"assignments place neurons of {pop.name} twice")
+            owner[start:stop] = rank
+        owner[owner < 0] = 0
+        change = np.flatnonzero(np.diff(owner)) + 1
+        bounds = np.concatenate(([0], change, [pop.n]))
+        ranges.append([(int(s), int(e), int(owner[s])) for s, e in zip(bounds[:-1], bounds[1:],
+                                                                       strict=True)])
+    return Partition(n_ranks, ranges)

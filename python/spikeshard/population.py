@@ -4,6 +4,7 @@ allocated until a rank builds the neurons it owns."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -98,5 +99,27 @@ class Population:
     def __len__(self) -> int:
         return self.n
 
+    def __getitem__(self, key: slice) -> PopulationSlice:
+        """A contiguous slice of neurons, for ``assignments={pop[0:100]: 1}``."""
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise NetworkError(f"{self.name}[{key!r}]: expected a contiguous slice like [a:b]")
+        start, stop, _ = key.indices(self.n)
+        if stop <= start:
+            raise NetworkError(f"{self.name}[{key!r}] is empty")
+        return PopulationSlice(self, start, stop)
+
     def __repr__(self) -> str:
         return f"Population({self.model.__name__}, n={self.n}, label={self.label!r})"
+
+
+@dataclass(frozen=True, eq=False)
+class PopulationSlice:
+    """Neurons [start, stop) of a population (used to place parts of it on components)."""
+
+    population: Population
+    start: int
+    stop: int
+
+    @property
+    def n(self) -> int:
+        return self.stop - self.start

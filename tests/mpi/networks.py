@@ -20,7 +20,7 @@ def brunel_network(threads: int) -> tuple[Any, list, float, float]:
     return net, monitors, 0.1, 1e-4
 
 
-def mixed_network(threads: int) -> tuple[Any, list, float, float]:
+def mixed_network(threads: int, **placement: Any) -> tuple[Any, list, float, float]:
     """Poisson sources, distributions of weights and delays, all topologies."""
     src = ss.Population(ss.models.PoissonSource, n=97, params={"rate_hz": 30.0})
     a = ss.Population(ss.models.LIF, n=101, params={"i_e": 320.0},
@@ -43,11 +43,25 @@ def mixed_network(threads: int) -> tuple[Any, list, float, float]:
     ]
     monitors = [ss.SpikeMonitor(src), ss.SpikeMonitor(a), ss.SpikeMonitor(b),
                 ss.StateMonitor(a, variables=["v", "i_syn_ex"], record=[0, 50, 100])]
-    return ss.Network(*objects, *monitors, seed=5, threads=threads), monitors, 0.1, 1e-4
+    if "assignments" in placement:  # name this network's populations and slices
+        placement = {"assignments": {src: 2, a[0:50]: 1, a[50:101]: 3, b: 0}}
+    net = ss.Network(*objects, *monitors, seed=5, threads=threads, **placement)
+    return net, monitors, 0.1, 1e-4
 
+
+#: The mixed network placed in other ways; spikes must not depend on placement.
+PLACEMENTS: dict[str, dict[str, Any]] = {
+    "mixed_metis_5": {"partitioner": ss.Partitioner(5, func=ss.metis_partitioner)},
+    "mixed_balanced_1": {"partitioner": ss.Partitioner(1, func=ss.work_balanced_partitioner)},
+    "mixed_even_7": {"partitioner": ss.Partitioner(7)},
+    "mixed_assignments": {"assignments": True},
+}
 
 NETWORKS: dict[str, Callable[[int], tuple[Any, list, float, float]]] = {
     "cuba": cuba_network,
     "brunel": brunel_network,
     "mixed": mixed_network,
 }
+
+for _name, _placement in PLACEMENTS.items():
+    NETWORKS[_name] = lambda threads, _placement=_placement: mixed_network(threads, **_placement)

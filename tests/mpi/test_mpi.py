@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from spikeshard.__main__ import mpirun_command
-from tests.mpi.networks import NETWORKS
+from tests.mpi.networks import NETWORKS, PLACEMENTS
 
 pytestmark = pytest.mark.mpi
 HERE = Path(__file__).parent
@@ -52,6 +52,13 @@ def test_every_rank_count_gives_the_same_spikes(outputs: Path, name: str) -> Non
     reference = _load(outputs, name, 1)
     assert sum(len(v) for k, v in reference.items() if k.startswith("ids")) > 100
     for ranks in RANKS[1:]:
+        _assert_equal(reference, _load(outputs, name, ranks))
+
+
+@pytest.mark.parametrize("name", list(PLACEMENTS))
+def test_partitioners_and_assignments_do_not_change_spikes(outputs: Path, name: str) -> None:
+    reference = _load(outputs, "mixed", 1)
+    for ranks in RANKS:
         _assert_equal(reference, _load(outputs, name, ranks))
 
 
