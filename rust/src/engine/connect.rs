@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use crate::engine::error::{invalid, EngineError};
 use crate::engine::rng;
-use crate::engine::synapses::{row_offsets, Delays, SynapseTable, Weights};
+use crate::engine::synapses::{row_offsets, Delays, SynapseTable, Weights, MAX_BLOCK_LEN};
 
 /// Which pre-synaptic neurons connect to a target.
 #[derive(Clone, Debug)]
@@ -128,7 +128,10 @@ pub fn build_table(spec: &ProjectionSpec, targets: &[u32]) -> Result<SynapseTabl
     let offsets = row_offsets(spec.pre_n, &drawn.sources);
     let n = drawn.sources.len();
     let mut cursor = offsets[..spec.pre_n as usize].to_vec();
-    let mut row_targets = vec![0u32; n];
+    if targets.len() > MAX_BLOCK_LEN {
+        return Err(invalid("block size", targets.len(), "at most 65536 neurons"));
+    }
+    let mut row_targets = vec![0u16; n];
     let per_synapse_weights = !matches!(spec.weight, ValueRule::Constant(_));
     let per_synapse_delays = !matches!(spec.delay, ValueRule::Constant(_));
     let mut weights = vec![0f32; if per_synapse_weights { n } else { 0 }];
@@ -145,7 +148,7 @@ pub fn build_table(spec: &ProjectionSpec, targets: &[u32]) -> Result<SynapseTabl
             let source = drawn.sources[k] as usize;
             let position = cursor[source] as usize;
             cursor[source] += 1;
-            row_targets[position] = b as u32;
+            row_targets[position] = b as u16;
             let connection = drawn.connection.get(k).copied().unwrap_or(0);
             if per_synapse_weights {
                 weights[position] = draw_value(&spec.weight, weight_key, c, connection) as f32;

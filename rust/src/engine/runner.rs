@@ -10,6 +10,7 @@ use crate::engine::block::{Block, Drive, Recorder};
 use crate::engine::connect::ProjectionSpec;
 use crate::engine::error::{invalid, EngineError};
 use crate::engine::models::NeuronKernel;
+use crate::engine::synapses::MAX_BLOCK_LEN;
 
 /// A population as this rank knows it: global id range and the blocks holding its neurons.
 #[derive(Clone, Debug)]
@@ -37,7 +38,8 @@ pub struct Runner {
 /// More threads per rank than this is a mistake, not a request.
 pub const MAX_THREADS: usize = 1024;
 
-/// Neurons per block: enough work to amortise a thread hand-off, small enough to balance.
+/// Neurons per block: a ring-buffer slot of a block (8 bytes per neuron) then fits in the
+/// L1 cache while spikes are delivered into it, and blocks balance across threads.
 pub const DEFAULT_BLOCK_SIZE: usize = 4096;
 
 impl Runner {
@@ -106,7 +108,7 @@ impl Runner {
         }
         let population = self.populations.len();
         let mut info = PopulationInfo { first_gid, size, n_state: kernel.n_state(), blocks: Vec::new() };
-        let block_size = block_size.max(1);
+        let block_size = block_size.clamp(1, MAX_BLOCK_LEN);
         for start in (0..locals.len()).step_by(block_size) {
             let stop = (start + block_size).min(locals.len());
             let block_locals = locals[start..stop].to_vec();
@@ -156,7 +158,7 @@ impl Runner {
     /// Adds Poisson input to the population-local neurons `targets` of `population`: per step
     /// `n_chunks` counts, each drawn against the cumulative table `cdf`, times `weight`.
     pub fn add_drive(&mut self, population: usize, targets: &[u32], weight: f64, key: u64, n_chunks: u32, cdf: &[f64]) -> Result<(), EngineError> {
-        if cdf.is_empty() || cdf.windows(2).any(|w| !(w[0] <= w[1])) || cdf[cdf.len() - 1] != 1.0 {
+        if cdf.is_empty() || cdf.iter().any(|c| c.is_nan()) || cdf.windows(2).any(|w| w[0] > w[1]) || cdf[cdf.len() - 1] != 1.0 {
             return Err(invalid("cdf", format!("{} entries", cdf.len()), "a non-decreasing table ending in 1.0"));
         }
         for &b in &self.population(population)?.blocks.clone() {

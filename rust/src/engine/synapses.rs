@@ -5,6 +5,9 @@
 //! (step, source) order and rows in that order, so each target accumulates its input in an
 //! order that does not depend on how neurons are spread over ranks or threads.
 
+/// Most neurons a block may hold (its synapses address targets with a u16).
+pub const MAX_BLOCK_LEN: usize = 1 << 16;
+
 /// Synaptic weights: one value for the whole projection, or one per synapse (stored as f32
 /// to keep a synapse at 10 bytes; the value is widened to f64 when delivered).
 #[derive(Clone, Debug)]
@@ -27,8 +30,9 @@ pub struct SynapseTable {
     pub pre_n: u32,
     /// `offsets[r]..offsets[r+1]` are the synapses of pre-local source `r` (len pre_n + 1).
     pub offsets: Vec<u32>,
-    /// Block-local index of each synapse's target.
-    pub targets: Vec<u32>,
+    /// Block-local index of each synapse's target (blocks hold at most `MAX_BLOCK_LEN`
+    /// neurons, so two bytes suffice: half the memory traffic of delivery).
+    pub targets: Vec<u16>,
     pub weights: Weights,
     pub delays: Delays,
 }
@@ -65,13 +69,37 @@ impl SynapseTable {
             Delays::Constant(_) => 0,
             Delays::PerSynapse(d) => d.capacity() * 2,
         };
-        self.offsets.capacity() * 4 + self.targets.capacity() * 4 + weights + delays
+        self.offsets.capacity() * 4 + self.targets.capacity() * 2 + weights + delays
     }
 
     /// Whether `gid` is a neuron of this table's pre population.
     #[inline]
     pub fn has_source(&self, gid: u32) -> bool {
         gid.wrapping_sub(self.pre_first_gid) < self.pre_n
+    }
+
+    /// Asks the CPU to start loading source `gid`'s entry in `offsets` (called well ahead of
+    /// `prefetch_row` for the same spike).
+    #[inline]
+    pub fn prefetch_offsets(&self, gid: u32) {
+        if self.has_source(gid) {
+            prefetch(&self.offsets[(gid - self.pre_first_gid) as usize]);
+        }
+    }
+
+    /// Asks the CPU to start loading the start of source `gid`'s row (called a few spikes
+    /// ahead of delivery: rows of successive spikes lie far apart, and a cold row otherwise
+    /// costs a cache miss per synapse batch).
+    #[inline]
+    pub fn prefetch_row(&self, gid: u32) {
+        if !self.has_source(gid) {
+            return;
+        }
+        let row = (gid - self.pre_first_gid) as usize;
+        let (start, stop) = (self.offsets[row] as usize, self.offsets[row + 1] as usize);
+        for position in (start..stop).step_by(32).take(4) {
+            prefetch(&self.targets[position]);
+        }
     }
 
     /// Adds the weights of the synapses of source `gid`, spiking at `step`, into the ring
@@ -118,6 +146,19 @@ impl SynapseTable {
             }
         }
     }
+}
+
+/// A hint to load the cache line holding `value` (no-op off x86-64).
+#[inline(always)]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is only a hint and never faults; the pointer comes from a reference.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(value as *const T as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 /// Row offsets (length `pre_n + 1`) for synapses whose sources are listed in `sources`.
