@@ -148,27 +148,35 @@ impl Block {
         }
     }
 
-    /// Appends the flagged neurons to the interval's spikes, eight flags at a time.
+    /// Appends the flagged neurons to the interval's spikes, skipping eight quiet neurons
+    /// at a time.
     fn collect_spikes(&mut self, step: u64) {
-        let precise = self.kernel.precise_spike_times();
-        for (chunk_index, chunk) in self.spiked.chunks(8).enumerate() {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            if u64::from_ne_bytes(word) == 0 {
-                continue;
-            }
-            for (k, &flag) in chunk.iter().enumerate() {
-                if flag != 0 {
-                    let i = chunk_index * 8 + k;
-                    let packed = (step << 32) | self.gids[i] as u64;
-                    self.interval_spikes.push(packed);
-                    if self.record_spikes {
-                        self.recorded_spikes.push(packed);
-                        if precise {
-                            self.recorded_offsets.push(self.spike_offset[i]);
-                        }
-                    }
+        let n = self.spiked.len();
+        let tail_start = n - n % 8;
+        for start in (0..tail_start).step_by(8) {
+            let word: [u8; 8] = self.spiked[start..start + 8].try_into().expect("eight flags");
+            if u64::from_ne_bytes(word) != 0 {
+                for i in start..start + 8 {
+                    self.push_spike_if_flagged(step, i);
                 }
+            }
+        }
+        for i in tail_start..n {
+            self.push_spike_if_flagged(step, i);
+        }
+    }
+
+    #[inline]
+    fn push_spike_if_flagged(&mut self, step: u64, i: usize) {
+        if self.spiked[i] == 0 {
+            return;
+        }
+        let packed = (step << 32) | self.gids[i] as u64;
+        self.interval_spikes.push(packed);
+        if self.record_spikes {
+            self.recorded_spikes.push(packed);
+            if self.kernel.precise_spike_times() {
+                self.recorded_offsets.push(self.spike_offset[i]);
             }
         }
     }
