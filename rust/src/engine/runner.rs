@@ -33,7 +33,13 @@ pub struct Runner {
     n_recorders: usize,
     /// This rank's spikes of the last interval, sorted.
     local_spikes: Vec<u64>,
+    /// See `PARALLEL_MIN_WORK`.
+    parallel_min_work: usize,
 }
+
+/// Neuron updates (or synaptic events) below which waking the thread pool costs more than
+/// it saves (a fork-join costs several microseconds).
+pub const PARALLEL_MIN_WORK: usize = 50_000;
 
 /// More threads per rank than this is a mistake, not a request.
 pub const MAX_THREADS: usize = 1024;
@@ -71,7 +77,13 @@ impl Runner {
             max_delay: 0,
             n_recorders: 0,
             local_spikes: Vec::new(),
+            parallel_min_work: PARALLEL_MIN_WORK,
         })
+    }
+
+    /// Lowers or raises the work below which the pool is not used (tests use 0).
+    pub fn set_parallel_min_work(&mut self, work: usize) {
+        self.parallel_min_work = work;
     }
 
     pub fn step(&self) -> u64 {
@@ -228,21 +240,28 @@ impl Runner {
         Ok(())
     }
 
-    fn for_each_block(&mut self, f: impl Fn(&mut Block) + Sync + Send) {
+    /// Runs `f` on every block: on the thread pool when there is enough `work` (neuron
+    /// updates or synaptic events) to pay for waking it, else on the calling thread.
+    fn for_each_block(&mut self, work: usize, f: impl Fn(&mut Block) + Sync + Send) {
         match &self.pool {
-            Some(pool) => {
+            Some(pool) if work >= self.parallel_min_work => {
                 let blocks = &mut self.blocks;
                 pool.install(|| blocks.par_iter_mut().for_each(&f));
             }
-            None => self.blocks.iter_mut().for_each(f),
+            _ => self.blocks.iter_mut().for_each(f),
         }
+    }
+
+    fn n_local(&self) -> usize {
+        self.blocks.iter().map(Block::len).sum()
     }
 
     /// Advances every block by `n_steps` (at most the prepared interval) and returns this
     /// rank's spikes of the interval, sorted (packed `step << 32 | gid`).
     pub fn advance(&mut self, n_steps: u64) -> &[u64] {
         let first = self.step;
-        self.for_each_block(|b| b.advance(first, n_steps));
+        let work = self.n_local() * n_steps as usize;
+        self.for_each_block(work, |b| b.advance(first, n_steps));
         self.step += n_steps;
         self.local_spikes.clear();
         for block in &self.blocks {
@@ -257,7 +276,9 @@ impl Runner {
         if spikes.is_empty() {
             return;
         }
-        self.for_each_block(|b| b.deliver(spikes));
+        // A spike reaches on the order of a hundred synapses or more per block.
+        let work = spikes.len() * self.blocks.len() * 100;
+        self.for_each_block(work, |b| b.deliver(spikes));
     }
 
     /// One process: advance `n_steps` in intervals of `interval`, delivering own spikes.
@@ -355,6 +376,7 @@ mod tests {
     fn network(threads: usize, block_size: usize) -> Vec<u64> {
         let dt = 1e-4;
         let mut runner = Runner::new(dt, threads).unwrap();
+        runner.set_parallel_min_work(0);
         let n = 300u32;
         let locals: Vec<u32> = (0..n).collect();
         let state = vec![
