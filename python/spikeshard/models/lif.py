@@ -45,12 +45,12 @@ def _psc_propagator(tau_syn: float, tau_m: float, c_m: float, dt: float) -> floa
     )
 
 
-def _drive(params: Mapping[str, float], dt: float) -> tuple[float, float]:
-    """(p22, voltage gained per step from i_e)."""
-    p22 = math.exp(-dt / params["tau_m"])
-    gain = -_MV_PER_S_PER_PA_PER_PF * params["tau_m"] / params["c_m"] * math.expm1(
-        -dt / params["tau_m"])
-    return p22, gain * params["i_e"]
+def _membrane(params: Mapping[str, float], dt: float) -> tuple[float, float]:
+    """(p22, v_const): over a step without input, ``v <- v_const + p22 * v`` with
+    ``v_const = (v_rest + R i_e)(1 - p22)``, the exact solution."""
+    one_minus_p22 = -math.expm1(-dt / params["tau_m"])
+    r_i = _MV_PER_S_PER_PA_PER_PF * params["tau_m"] / params["c_m"] * params["i_e"]
+    return 1.0 - one_minus_p22, (params["v_rest"] + r_i) * one_minus_p22
 
 
 class LIF(NeuronModel):
@@ -92,7 +92,7 @@ class LIF(NeuronModel):
 
     @classmethod
     def constants(cls, params: Mapping[str, float], dt: float) -> FloatArray:
-        p22, v_drive = _drive(params, dt)
+        p22, v_const = _membrane(params, dt)
         tau_m, c_m = params["tau_m"], params["c_m"]
         return np.array([
             p22,
@@ -100,8 +100,7 @@ class LIF(NeuronModel):
             math.exp(-dt / params["tau_syn_in"]),
             _psc_propagator(params["tau_syn_ex"], tau_m, c_m, dt),
             _psc_propagator(params["tau_syn_in"], tau_m, c_m, dt),
-            v_drive,
-            params["v_rest"],
+            v_const,
             params["v_th"],
             params["v_reset"],
             refractory_steps(params["t_ref"], dt),
@@ -111,15 +110,18 @@ class LIF(NeuronModel):
     def update(cls, constants: FloatArray, state: list[FloatArray], input_ex: FloatArray,
                input_in: FloatArray, ctx: StepContext
                ) -> tuple[npt.NDArray[np.bool_], FloatArray | None]:
-        p22, p11_ex, p11_in, p21_ex, p21_in, v_drive, v_rest, v_th, v_reset, ref = constants
+        p22, p11_ex, p11_in, p21_ex, p21_in, v_const, v_th, v_reset, ref = constants
         v, i_ex, i_in, refractory = state
         active = refractory <= 0.5
-        v_free = v_drive + p21_ex * i_ex + p21_in * i_in + p22 * (v - v_rest) + v_rest
+        v_free = v_const + p21_ex * i_ex + p21_in * i_in + p22 * v
         v_now = np.where(active, v_free, v)
         refractory_now = np.where(active, refractory, refractory - 1.0)
+        # "+ 0.0" as the Rust kernel (which adds a sparse input afterwards): -0.0 -> 0.0.
         i_ex *= p11_ex
+        i_ex += 0.0
         i_ex += input_ex
         i_in *= p11_in
+        i_in += 0.0
         i_in += input_in
         spike = v_now >= v_th
         v[:] = np.where(spike, v_reset, v_now)
@@ -159,11 +161,10 @@ class LIFDelta(NeuronModel):
 
     @classmethod
     def constants(cls, params: Mapping[str, float], dt: float) -> FloatArray:
-        p22, v_drive = _drive(params, dt)
+        p22, v_const = _membrane(params, dt)
         return np.array([
             p22,
-            v_drive,
-            params["v_rest"],
+            v_const,
             params["v_th"],
             params["v_reset"],
             params["v_min"],
@@ -174,10 +175,10 @@ class LIFDelta(NeuronModel):
     def update(cls, constants: FloatArray, state: list[FloatArray], input_ex: FloatArray,
                input_in: FloatArray, ctx: StepContext
                ) -> tuple[npt.NDArray[np.bool_], FloatArray | None]:
-        p22, v_drive, v_rest, v_th, v_reset, v_min, ref = constants
+        p22, v_const, v_th, v_reset, v_min, ref = constants
         v, refractory = state
         active = refractory <= 0.5
-        v_free = np.maximum(v_drive + p22 * (v - v_rest) + v_rest + input_ex, v_min)
+        v_free = np.maximum(v_const + p22 * v + input_ex, v_min)
         v_now = np.where(active, v_free, v)
         refractory_now = np.where(active, refractory, refractory - 1.0)
         spike = v_now >= v_th

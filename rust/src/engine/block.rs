@@ -6,6 +6,7 @@
 use crate::engine::connect::{build_table, ProjectionSpec};
 use crate::engine::error::EngineError;
 use crate::engine::models::{NeuronKernel, StepContext};
+use crate::engine::ring::RingBuffers;
 use crate::engine::rng;
 use crate::engine::synapses::SynapseTable;
 
@@ -42,9 +43,7 @@ pub struct Block {
     /// Population-local ids, ascending.
     pub locals: Vec<u32>,
     pub state: Vec<Vec<f64>>,
-    pub ring_len: usize,
-    pub ring_ex: Vec<f64>,
-    pub ring_in: Vec<f64>,
+    pub rings: RingBuffers,
     pub tables: Vec<SynapseTable>,
     pub drives: Vec<Drive>,
     pub recorders: Vec<Recorder>,
@@ -62,15 +61,14 @@ pub struct Block {
 impl Block {
     pub fn new(population: usize, kernel: NeuronKernel, gids: Vec<u32>, locals: Vec<u32>, state: Vec<Vec<f64>>) -> Self {
         let n = gids.len();
+        let rings = RingBuffers::new(n, kernel.receptors(), kernel.takes_sparse_input());
         Self {
             population,
             kernel,
             gids,
             locals,
             state,
-            ring_len: 0,
-            ring_ex: Vec::new(),
-            ring_in: Vec::new(),
+            rings,
             tables: Vec::new(),
             drives: Vec::new(),
             recorders: Vec::new(),
@@ -101,24 +99,13 @@ impl Block {
     /// Sizes the ring buffers for delays up to `max_delay` steps and intervals of at most
     /// `interval` steps, keeping input already buffered.
     pub fn resize_rings(&mut self, max_delay: usize, interval: usize, current_step: u64) {
-        let needed = max_delay + interval + 1;
-        if needed <= self.ring_len {
-            return;
-        }
-        let n = self.len();
-        let n_in = if self.kernel.receptors() == 2 { n } else { 0 };
-        let (mut ex, mut inh) = (vec![0.0; needed * n], vec![0.0; needed * n_in]);
-        // Re-home pending input: arrival step a sits at slot a % old_len, moves to a % new_len.
-        for lag in 0..self.ring_len as u64 {
-            let arrival = current_step + lag;
-            let old = (arrival % self.ring_len as u64) as usize;
-            let new = (arrival % needed as u64) as usize;
-            ex[new * n..(new + 1) * n].copy_from_slice(&self.ring_ex[old * n..(old + 1) * n]);
-            inh[new * n_in..(new + 1) * n_in].copy_from_slice(&self.ring_in[old * n_in..(old + 1) * n_in]);
-        }
-        self.ring_len = needed;
-        self.ring_ex = ex;
-        self.ring_in = inh;
+        self.rings.resize(max_delay + interval + 1, current_step);
+    }
+
+    /// Adds a Poisson drive. Its input is dense, so the block reads its input densely.
+    pub fn add_drive(&mut self, drive: Drive) {
+        self.rings.stop_tracking();
+        self.drives.push(drive);
     }
 
     /// Advances the block by `n_steps` steps from `first_step`, collecting its spikes in
@@ -131,16 +118,16 @@ impl Block {
     }
 
     fn step(&mut self, step: u64) {
-        let n = self.len();
-        let slot = (step % self.ring_len as u64) as usize;
-        let input_ex = &mut self.ring_ex[slot * n..(slot + 1) * n];
-        let n_in = self.ring_in.len() / self.ring_len; // n, or 0 for one-receptor models
-        let input_in = &mut self.ring_in[slot * n_in..(slot + 1) * n_in];
-        for drive in &self.drives {
-            drive.add_input(step, &self.gids, input_ex, input_in);
-        }
         let ctx = StepContext { step, gids: &self.gids };
-        self.kernel.update(&ctx, &mut self.state, input_ex, input_in, &mut self.spiked, &mut self.spike_offset);
+        if let Some(input) = self.rings.sparse_slot(step) {
+            self.kernel.update_sparse(&mut self.state, input, &mut self.spiked);
+        } else {
+            let (input_ex, input_in) = self.rings.dense_slot(step);
+            for drive in &self.drives {
+                drive.add_input(step, &self.gids, input_ex, input_in);
+            }
+            self.kernel.update(&ctx, &mut self.state, input_ex, input_in, &mut self.spiked, &mut self.spike_offset);
+        }
         self.collect_spikes(step);
         for recorder in &mut self.recorders {
             let values = &self.state[recorder.variable];
@@ -181,8 +168,6 @@ impl Block {
     /// Order: spike by spike, then projection, then synapse — so input summed into a slot
     /// is the same however the spikes were batched into intervals.
     pub fn deliver(&mut self, spikes: &[u64]) {
-        let n = self.len();
-        let one_receptor = self.ring_in.is_empty();
         for (k, &packed) in spikes.iter().enumerate() {
             let (step, gid) = (packed >> 32, packed as u32);
             // Two-stage prefetch: the row offsets far ahead, then the rows they point to.
@@ -198,11 +183,7 @@ impl Block {
             }
             for table in &self.tables {
                 if table.has_source(gid) {
-                    if one_receptor {
-                        table.deliver_spike(step, gid, &mut self.ring_ex, &mut [], n, self.ring_len);
-                    } else {
-                        table.deliver_spike(step, gid, &mut self.ring_ex, &mut self.ring_in, n, self.ring_len);
-                    }
+                    table.deliver_spike(step, gid, &mut self.rings);
                 }
             }
         }

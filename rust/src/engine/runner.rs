@@ -177,7 +177,7 @@ impl Runner {
             let block = &mut self.blocks[b];
             let local: Vec<u32> = targets.iter().filter_map(|t| block.locals.binary_search(t).ok().map(|i| i as u32)).collect();
             if !local.is_empty() {
-                block.drives.push(Drive { key, targets: local, weight, n_chunks, cdf: cdf.to_vec() });
+                block.add_drive(Drive { key, targets: local, weight, n_chunks, cdf: cdf.to_vec() });
             }
         }
         Ok(())
@@ -369,8 +369,8 @@ mod tests {
         let p22 = (-dt / tau_m).exp();
         let p11 = (-dt / tau_s).exp();
         let p21 = 1000.0 * tau_s * tau_m / (c_m * (tau_m - tau_s)) * (p22 - p11);
-        let v_drive = 1000.0 * tau_m / c_m * (1.0 - p22) * 400.0;
-        vec![p22, p11, p11, p21, p21, v_drive, -70.0, -55.0, -70.0, (0.002 / dt).round()]
+        let v_const = 1000.0 * tau_m / c_m * (1.0 - p22) * 400.0 - 70.0 * (1.0 - p22);
+        vec![p22, p11, p11, p21, p21, v_const, -55.0, -70.0, (0.002 / dt).round()]
     }
 
     fn network(threads: usize, block_size: usize) -> Vec<u64> {

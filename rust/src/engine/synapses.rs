@@ -5,6 +5,8 @@
 //! (step, source) order and rows in that order, so each target accumulates its input in an
 //! order that does not depend on how neurons are spread over ranks or threads.
 
+use crate::engine::ring::RingBuffers;
+
 /// Most neurons a block may hold (its synapses address targets with a u16).
 pub const MAX_BLOCK_LEN: usize = 1 << 16;
 
@@ -102,11 +104,10 @@ impl SynapseTable {
         }
     }
 
-    /// Adds the weights of the synapses of source `gid`, spiking at `step`, into the ring
-    /// buffers at slot `(step + delay) % ring_len`. Positive weights go to the excitatory
-    /// ring, negative ones to the inhibitory ring — or to the one ring if `ring_in` is empty.
+    /// Adds the weights of the synapses of source `gid`, spiking at `step`, to the ring
+    /// buffers, each arriving at `step + delay`.
     #[inline]
-    pub fn deliver_spike(&self, step: u64, gid: u32, ring_ex: &mut [f64], ring_in: &mut [f64], n_targets: usize, ring_len: usize) {
+    pub fn deliver_spike(&self, step: u64, gid: u32, rings: &mut RingBuffers) {
         let row = (gid - self.pre_first_gid) as usize;
         let (start, stop) = (self.offsets[row] as usize, self.offsets[row + 1] as usize);
         if start == stop {
@@ -114,17 +115,7 @@ impl SynapseTable {
         }
         let targets = &self.targets[start..stop];
         match (&self.weights, &self.delays) {
-            (Weights::Constant(w), Delays::Constant(d)) => {
-                let slot = ((step + *d as u64) % ring_len as u64) as usize * n_targets;
-                let ring = if *w >= 0.0 || ring_in.is_empty() {
-                    &mut ring_ex[slot..slot + n_targets]
-                } else {
-                    &mut ring_in[slot..slot + n_targets]
-                };
-                for &t in targets {
-                    ring[t as usize] += *w;
-                }
-            }
+            (Weights::Constant(w), Delays::Constant(d)) => rings.add_row(step + *d as u64, targets, *w),
             (weights, delays) => {
                 for (k, &t) in targets.iter().enumerate() {
                     let s = start + k;
@@ -136,12 +127,7 @@ impl SynapseTable {
                         Delays::Constant(d) => *d as u64,
                         Delays::PerSynapse(ds) => ds[s] as u64,
                     };
-                    let index = ((step + d) % ring_len as u64) as usize * n_targets + t as usize;
-                    if w >= 0.0 || ring_in.is_empty() {
-                        ring_ex[index] += w;
-                    } else {
-                        ring_in[index] += w;
-                    }
+                    rings.add(step + d, t, w);
                 }
             }
         }
@@ -193,17 +179,17 @@ mod tests {
             weights: Weights::PerSynapse(vec![1.5, -2.0, 0.25]),
             delays: Delays::PerSynapse(vec![1, 2, 3]),
         };
-        let (mut ex, mut inh) = (vec![0.0; 4 * 2], vec![0.0; 4 * 2]);
+        let mut rings = RingBuffers::new(2, 2, false);
+        rings.resize(4, 0);
         for (step, gid) in [(5, 10), (5, 11), (6, 99)] {
             if table.has_source(gid) {
-                table.deliver_spike(step, gid, &mut ex, &mut inh, 2, 4);
+                table.deliver_spike(step, gid, &mut rings);
             }
         }
-        // gid 10 at step 5: target 0 +1.5 at slot 6%4=2, target 1 -2.0 at slot 7%4=3
-        assert_eq!(ex[2 * 2], 1.5);
-        assert_eq!(inh[3 * 2 + 1], -2.0);
-        // gid 11 at step 5: target 1 +0.25 at slot 8%4=0
-        assert_eq!(ex[1], 0.25);
-        assert_eq!(ex.iter().sum::<f64>(), 1.75);
+        // gid 10 at step 5: target 0 +1.5 at step 6, target 1 -2.0 at step 7
+        assert_eq!(rings.dense_slot(6).0, &[1.5, 0.0]);
+        assert_eq!(rings.dense_slot(7).1, &[0.0, -2.0]);
+        // gid 11 at step 5: target 1 +0.25 at step 8
+        assert_eq!(rings.dense_slot(8).0, &[0.0, 0.25]);
     }
 }

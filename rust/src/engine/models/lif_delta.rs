@@ -11,9 +11,8 @@ pub const N_STATE: usize = 2;
 #[derive(Clone, Debug)]
 pub struct LifDeltaConstants {
     pub p22: f64,
-    /// Voltage gained per step from the constant current i_e (mV).
-    pub v_drive: f64,
-    pub v_rest: f64,
+    /// Constant part of the membrane update: v_rest (1 - p22) plus what i_e adds (mV).
+    pub v_const: f64,
     pub v_th: f64,
     pub v_reset: f64,
     pub v_min: f64,
@@ -22,9 +21,8 @@ pub struct LifDeltaConstants {
 
 impl LifDeltaConstants {
     pub fn from_slice(c: &[f64]) -> Result<Self, EngineError> {
-        let [p22, v_drive, v_rest, v_th, v_reset, v_min, refractory_steps] =
-            constants_array::<7>("lif_delta", c)?;
-        Ok(Self { p22, v_drive, v_rest, v_th, v_reset, v_min, refractory_steps })
+        let [p22, v_const, v_th, v_reset, v_min, refractory_steps] = constants_array::<6>("lif_delta", c)?;
+        Ok(Self { p22, v_const, v_th, v_reset, v_min, refractory_steps })
     }
 }
 
@@ -45,7 +43,7 @@ fn update_slices(c: &LifDeltaConstants, v: &mut [f64], refractory: &mut [f64], i
     let (input, spiked) = (&mut input[..n], &mut spiked[..n]);
     for k in 0..n {
         let active = refractory[k] <= 0.5;
-        let v_free = (c.v_drive + c.p22 * (v[k] - c.v_rest) + c.v_rest + input[k]).max(c.v_min);
+        let v_free = (c.v_const + c.p22 * v[k] + input[k]).max(c.v_min);
         input[k] = 0.0;
         let v_now = if active { v_free } else { v[k] };
         let refractory_now = if active { refractory[k] } else { refractory[k] - 1.0 };

@@ -13,6 +13,7 @@ pub mod lif_delta;
 pub mod poisson_source;
 
 use crate::engine::error::EngineError;
+use crate::engine::ring::SparseInput;
 
 /// What a kernel needs to know about the step besides state and input.
 pub struct StepContext<'a> {
@@ -66,6 +67,20 @@ impl NeuronKernel {
         match self {
             NeuronKernel::Lif(_) | NeuronKernel::HodgkinHuxley(_) => 2,
             NeuronKernel::LifDelta(_) | NeuronKernel::PoissonSource(_) => 1,
+        }
+    }
+
+    /// Whether the kernel can take its input sparsely (`update_sparse`).
+    pub fn takes_sparse_input(&self) -> bool {
+        matches!(self, NeuronKernel::Lif(_))
+    }
+
+    /// Advances a block one step when few neurons received input: the same result as
+    /// `update` with the slot's dense input, at a fraction of the memory traffic.
+    pub fn update_sparse(&self, state: &mut [Vec<f64>], input: SparseInput, spiked: &mut [u8]) {
+        match self {
+            NeuronKernel::Lif(c) => lif::update_sparse(c, state, input, spiked),
+            _ => unreachable!("only kernels with takes_sparse_input() are given sparse input"),
         }
     }
 

@@ -1,0 +1,194 @@
+//! Ring buffers of a block: the input arriving at each of the next `len` steps, per neuron and
+//! receptor. A spike delivered at step s through a delay of d steps lands in slot (s+d) % len.
+//!
+//! For kernels that can take their input sparsely (LIF), the buffers also list, per slot,
+//! which neurons received input: when few did, the kernel skips reading and clearing the
+//! whole slot, which halves the memory traffic of a step on networks with sparse activity.
+
+/// Input channels of a block: two receptors (excitatory for positive weights, inhibitory for
+/// negative) or one (every weight summed).
+#[derive(Clone, Debug, Default)]
+pub struct RingBuffers {
+    /// Number of slots.
+    pub len: usize,
+    /// Neurons per slot.
+    n: usize,
+    two_receptors: bool,
+    ex: Vec<f64>,
+    inh: Vec<f64>,
+    /// Per slot and receptor, neurons whose input became non-zero (a neuron may appear
+    /// twice); `None` when the block's kernel reads its input densely.
+    touched: Option<Vec<[Vec<u16>; 2]>>,
+}
+
+impl RingBuffers {
+    pub fn new(n: usize, receptors: usize, track_touched: bool) -> Self {
+        Self {
+            len: 0,
+            n,
+            two_receptors: receptors == 2,
+            ex: Vec::new(),
+            inh: Vec::new(),
+            touched: track_touched.then(Vec::new),
+        }
+    }
+
+    /// Grows to `needed` slots, keeping pending input (arrival step a moves from slot
+    /// a % old_len to a % needed).
+    pub fn resize(&mut self, needed: usize, current_step: u64) {
+        if needed <= self.len {
+            return;
+        }
+        let n = self.n;
+        let n_in = if self.two_receptors { n } else { 0 };
+        let (mut ex, mut inh) = (vec![0.0; needed * n], vec![0.0; needed * n_in]);
+        let mut touched = self.touched.as_ref().map(|_| vec![[Vec::new(), Vec::new()]; needed]);
+        for lag in 0..self.len as u64 {
+            let arrival = current_step + lag;
+            let old = (arrival % self.len as u64) as usize;
+            let new = (arrival % needed as u64) as usize;
+            ex[new * n..(new + 1) * n].copy_from_slice(&self.ex[old * n..(old + 1) * n]);
+            inh[new * n_in..(new + 1) * n_in].copy_from_slice(&self.inh[old * n_in..(old + 1) * n_in]);
+            if let (Some(new_lists), Some(old_lists)) = (touched.as_mut(), self.touched.as_mut()) {
+                new_lists[new] = std::mem::take(&mut old_lists[old]);
+            }
+        }
+        self.len = needed;
+        self.ex = ex;
+        self.inh = inh;
+        self.touched = touched;
+    }
+
+    /// Stops listing touched neurons (for blocks whose input is dense anyway).
+    pub fn stop_tracking(&mut self) {
+        self.touched = None;
+    }
+
+    #[inline]
+    fn slot_of(&self, arrival_step: u64) -> usize {
+        (arrival_step % self.len as u64) as usize
+    }
+
+    /// Adds one synapse's weight for the step `arrival_step`.
+    #[inline]
+    pub fn add(&mut self, arrival_step: u64, target: u16, weight: f64) {
+        let slot = self.slot_of(arrival_step);
+        let index = slot * self.n + target as usize;
+        let receptor = (weight < 0.0 && self.two_receptors) as usize;
+        let ring = if receptor == 0 { &mut self.ex } else { &mut self.inh };
+        if let Some(lists) = self.touched.as_mut() {
+            if ring[index] == 0.0 {
+                lists[slot][receptor].push(target);
+            }
+        }
+        ring[index] += weight;
+    }
+
+    /// Adds `weight` for every target of a row, all arriving at `arrival_step`.
+    #[inline]
+    pub fn add_row(&mut self, arrival_step: u64, targets: &[u16], weight: f64) {
+        let slot = self.slot_of(arrival_step);
+        let n = self.n;
+        let receptor = (weight < 0.0 && self.two_receptors) as usize;
+        let ring = if receptor == 0 { &mut self.ex } else { &mut self.inh };
+        let ring = &mut ring[slot * n..(slot + 1) * n];
+        match self.touched.as_mut() {
+            Some(lists) => {
+                let list = &mut lists[slot][receptor];
+                for &t in targets {
+                    if ring[t as usize] == 0.0 {
+                        list.push(t);
+                    }
+                    ring[t as usize] += weight;
+                }
+            }
+            None => {
+                for &t in targets {
+                    ring[t as usize] += weight;
+                }
+            }
+        }
+    }
+
+    /// The input slices of the step `step` (the inhibitory one is empty with one receptor),
+    /// forgetting its list of touched neurons: the caller reads and clears them densely.
+    pub fn dense_slot(&mut self, step: u64) -> (&mut [f64], &mut [f64]) {
+        let slot = self.slot_of(step);
+        if let Some(lists) = self.touched.as_mut() {
+            lists[slot].iter_mut().for_each(Vec::clear);
+        }
+        let n = self.n;
+        let n_in = if self.two_receptors { n } else { 0 };
+        (&mut self.ex[slot * n..(slot + 1) * n], &mut self.inh[slot * n_in..(slot + 1) * n_in])
+    }
+
+    /// If few neurons received input at `step` (at most one in `SPARSE_FRACTION`): the
+    /// touched neurons and the slot's slices, for the kernel to apply and clear sparsely.
+    pub fn sparse_slot(&mut self, step: u64) -> Option<SparseInput<'_>> {
+        let slot = self.slot_of(step);
+        let n = self.n;
+        let [touched_ex, touched_in] = &mut self.touched.as_mut()?[slot];
+        if (touched_ex.len() + touched_in.len()) * SPARSE_FRACTION > n || !self.two_receptors {
+            return None;
+        }
+        Some(SparseInput {
+            touched_ex,
+            touched_in,
+            ex: &mut self.ex[slot * n..(slot + 1) * n],
+            inh: &mut self.inh[slot * n..(slot + 1) * n],
+        })
+    }
+}
+
+/// Input is applied sparsely when at most one neuron in this many received any.
+pub const SPARSE_FRACTION: usize = 8;
+
+/// A slot's input, with the neurons that received any, per receptor.
+pub struct SparseInput<'a> {
+    pub touched_ex: &'a mut Vec<u16>,
+    pub touched_in: &'a mut Vec<u16>,
+    pub ex: &'a mut [f64],
+    pub inh: &'a mut [f64],
+}
+
+impl SparseInput<'_> {
+    /// Adds the slot's input to `current_ex`/`current_in` for the touched neurons, clears
+    /// the slot and its list. Equivalent to adding the whole slot (untouched entries are 0).
+    pub fn apply(self, current_ex: &mut [f64], current_in: &mut [f64]) {
+        for (touched, input, current) in [(self.touched_ex, self.ex, current_ex), (self.touched_in, self.inh, current_in)] {
+            for &t in touched.iter() {
+                current[t as usize] += input[t as usize];
+                input[t as usize] = 0.0;
+            }
+            touched.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparse_and_dense_reads_see_the_same_input() {
+        let mut ring = RingBuffers::new(64, 2, true);
+        ring.resize(4, 0);
+        ring.add(5, 3, 1.5);
+        ring.add(5, 3, -2.0);
+        ring.add_row(5, &[3, 7, 7], 0.25);
+        let (mut ex, mut inh) = (vec![0.0; 64], vec![0.0; 64]);
+        ring.sparse_slot(5).expect("sparse").apply(&mut ex, &mut inh);
+        assert_eq!((ex[3], inh[3], ex[7]), (1.75, -2.0, 0.5));
+        let (dense_ex, dense_in) = ring.dense_slot(5);
+        assert!(dense_ex.iter().chain(dense_in.iter()).all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn resize_keeps_pending_input() {
+        let mut ring = RingBuffers::new(2, 1, false);
+        ring.resize(3, 10);
+        ring.add(12, 1, 4.0);
+        ring.resize(7, 11);
+        assert_eq!(ring.dense_slot(12).0, &[0.0, 4.0]);
+    }
+}
