@@ -7,7 +7,7 @@ with MPI. Python declares and orchestrates; each rank steps its neurons in Rust.
 
 from __future__ import annotations
 
-from . import models
+from . import models, plotting
 from ._version import __version__
 from .distributions import Normal, Uniform
 from .engines import rust_supports_model as _rust_supports_model
@@ -50,5 +50,6 @@ __all__ = [
     "even_partitioner",
     "metis_partitioner",
     "models",
+    "plotting",
     "work_balanced_partitioner",
 ]
