@@ -36,7 +36,7 @@ class _Progress:
             total=round(duration, 9), unit="s(sim)", initial=0, desc=f"t={t0:.3f}s",
             # None: appear only if the run takes more than two seconds.
             delay=0.0 if enabled else 2.0, leave=bool(enabled),
-            bar_format="{l_bar}{bar}| {n:.3f}/{total:.3f} s [{elapsed}<{remaining}, {postfix}]",
+            bar_format="{l_bar}{bar}| {n:.3f}/{total:.3f} s [{elapsed}<{remaining}{postfix}]",
         )
         self.started = time.perf_counter()
         self.simulated = 0.0
@@ -48,7 +48,8 @@ class _Progress:
         wall = time.perf_counter() - self.started
         self.bar.set_postfix_str(f"{self.simulated / wall:.3g}x real time" if wall > 0 else "",
                                  refresh=False)
-        self.bar.update(simulated)
+        # Never past the total: sums of float steps may overshoot it by round-off.
+        self.bar.update(min(simulated, self.bar.total - self.bar.n))
 
     def close(self) -> None:
         if self.bar is not None:
