@@ -1,8 +1,20 @@
 """Type stubs of the native module (rust/src/py). Checked with ``mypy.stubtest``."""
 
+from typing import final
+
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "NetworkRunner",
+    "ProjectionSpec",
+    "build_synapse_table",
+    "simd_level",
+    "step_kernel",
+    "supported_kernels",
+]
+
+@final
 class ProjectionSpec:
     def __new__(
         cls,
@@ -32,6 +44,7 @@ class ProjectionSpec:
     @property
     def pre_n(self) -> int: ...
 
+@final
 class NetworkRunner:
     def __new__(cls, dt: float, n_threads: int = 1) -> NetworkRunner: ...
     @property
@@ -47,7 +60,7 @@ class NetworkRunner:
         size: int,
         locals: npt.NDArray[np.uint32],
         state: list[npt.NDArray[np.float64]],
-        block_size: int = 4096,
+        block_size: int = ...,
     ) -> int: ...
     def add_projection(self, post: int, spec: ProjectionSpec) -> int: ...
     def add_drive(

@@ -9,7 +9,7 @@
 //! v + dt dv/dt > v_active, else *quiet*; active neurons split the step into the fine sub-steps,
 //! quiet ones into the coarse ones (twice as long by default). Each sub-step is one step of the
 //! fourth-order exponential Runge-Kutta method of Cox & Matthews (ETDRK4) whose diagonal linear
-//! part holds only the *excess* stiffness of each variable: lin = -max(lambda - 2/h, 0), with
+//! part holds only the *excess* stiffness of each variable: lin = -max(lambda - 2.5/h, 0), with
 //! lambda the variable's own relaxation rate (g_total/c_m for v, alpha + beta for a gate) at the
 //! start of the sub-step. When no variable of a chunk of neurons is that stiff (nearly always:
 //! only spike peaks and extreme drive are), the weights are exactly RK4's and the cheap RK4 path
@@ -54,7 +54,7 @@ pub struct SubstepConstants {
     pub h_half: f64,
     /// Sub-step length (s), for spike offsets.
     pub h_seconds: f64,
-    /// Relaxation rate (1/ms) above which the excess is integrated exponentially (2/h).
+    /// Relaxation rate (1/ms) above which the excess is integrated exponentially (2.5/h).
     pub lambda0: f64,
     /// Decay of the synaptic currents over half and a whole sub-step.
     pub p_ex_half: f64,
