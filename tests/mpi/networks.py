@@ -20,6 +20,24 @@ def brunel_network(threads: int) -> tuple[Any, list, float, float]:
     return net, monitors, 0.1, 1e-4
 
 
+def hh_tutorial_network(threads: int) -> tuple[Any, list, float, float]:
+    """The SC-NeuroCore tutorial's HH network at a tenth of its size, driven hard enough to
+    fire (see tutorials/02_asynchronous_irregular.py), at dt = 1 ms."""
+    initial = {"v": ss.Uniform(-70.0, -60.0)}
+    exc = ss.Population(ss.models.HodgkinHuxleyNeuron, n=1000, label="exc", initial=initial)
+    inh = ss.Population(ss.models.HodgkinHuxleyNeuron, n=250, label="inh", initial=initial)
+    objects = [
+        exc, inh,
+        ss.Projection(exc, exc, weight=0.2, topology="random", probability=0.02),
+        ss.Projection(exc, inh, weight=0.5, topology="random", probability=0.05),
+        ss.Projection(inh, exc, weight=-1.0, topology="random", probability=0.05),
+        ss.PoissonInput(n=1000, rate_hz=300.0, weight=4.0, dt=0.001),
+    ]
+    monitors = [ss.SpikeMonitor(exc), ss.SpikeMonitor(inh),
+                ss.StateMonitor(exc, variables=["v", "m"], record=[0, 999])]
+    return ss.Network(*objects, *monitors, seed=9, threads=threads), monitors, 0.2, 1e-3
+
+
 def mixed_network(threads: int, **placement: Any) -> tuple[Any, list, float, float]:
     """Poisson sources, distributions of weights and delays, all topologies."""
     src = ss.Population(ss.models.PoissonSource, n=97, params={"rate_hz": 30.0})
@@ -60,6 +78,7 @@ PLACEMENTS: dict[str, dict[str, Any]] = {
 NETWORKS: dict[str, Callable[[int], tuple[Any, list, float, float]]] = {
     "cuba": cuba_network,
     "brunel": brunel_network,
+    "hh_tutorial": hh_tutorial_network,
     "mixed": mixed_network,
 }
 
