@@ -33,7 +33,7 @@ class _Progress:
         except ImportError:
             return
         self.bar = tqdm(
-            total=round(duration, 9), unit="s(sim)", initial=0, desc=f"t={t0:.3f}s",
+            total=round(duration, 9), unit="s(sim)", initial=0, desc=f"from t={t0:g} s",
             # None: appear only if the run takes more than two seconds.
             delay=0.0 if enabled else 2.0, leave=bool(enabled),
             bar_format="{l_bar}{bar}| {n:.3f}/{total:.3f} s [{elapsed}<{remaining}{postfix}]",

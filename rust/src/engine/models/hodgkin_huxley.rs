@@ -554,8 +554,26 @@ pub fn update(
     };
     let input = (&input_ex[..len], &input_in[..len]);
     let (spiked, spike_offset) = (&mut spiked[..len], &mut spike_offset[..len]);
-    // Neuron indices: the active ones from the front, the quiet ones from the back.
-    let mut order = vec![0u32; len];
+    // Neuron indices: the active ones from the front, the quiet ones from the back (in a
+    // per-thread buffer, so the step loop does not allocate).
+    ORDER.with_borrow_mut(|order| update_in_order(c, &mut b, input, spiked, spike_offset, order));
+}
+
+thread_local! {
+    static ORDER: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn update_in_order(
+    c: &HhConstants,
+    b: &mut Block,
+    input: (&[f64], &[f64]),
+    spiked: &mut [u8],
+    spike_offset: &mut [f64],
+    order: &mut Vec<u32>,
+) {
+    let len = b.v.len();
+    order.clear();
+    order.resize(len, 0);
     let n_active = if c.fine == c.quiet {
         for (k, slot) in order.iter_mut().enumerate() {
             *slot = k as u32;
@@ -580,7 +598,7 @@ pub fn update(
     let (active, quiet) = order.split_at(n_active);
     for (mode, list) in [(&c.fine, active), (&c.quiet, quiet)] {
         for idx in list.chunks(LANES) {
-            run_chunk(c, mode, &mut b, idx, input, spiked, spike_offset);
+            run_chunk(c, mode, b, idx, input, spiked, spike_offset);
         }
     }
 }
