@@ -72,7 +72,29 @@ impl RingBuffers {
     /// Adds one synapse's weight for the step `arrival_step`.
     #[inline]
     pub fn add(&mut self, arrival_step: u64, target: u16, weight: f64) {
-        let slot = self.slot_of(arrival_step);
+        self.add_to_slot(self.slot_of(arrival_step), target, weight);
+    }
+
+    /// The slot `delay` steps after slot `base` (no division: delay < len).
+    #[inline]
+    pub fn slot_after(&self, base: usize, delay: usize) -> usize {
+        let slot = base + delay;
+        if slot >= self.len {
+            slot - self.len
+        } else {
+            slot
+        }
+    }
+
+    /// The slot of the step `step`.
+    #[inline]
+    pub fn slot_of_step(&self, step: u64) -> usize {
+        self.slot_of(step)
+    }
+
+    /// Adds one synapse's weight to slot `slot`.
+    #[inline]
+    pub fn add_to_slot(&mut self, slot: usize, target: u16, weight: f64) {
         let index = slot * self.n + target as usize;
         let receptor = (weight < 0.0 && self.two_receptors) as usize;
         let ring = if receptor == 0 { &mut self.ex } else { &mut self.inh };

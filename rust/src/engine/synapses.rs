@@ -101,6 +101,12 @@ impl SynapseTable {
         let (start, stop) = (self.offsets[row] as usize, self.offsets[row + 1] as usize);
         for position in (start..stop).step_by(32).take(4) {
             prefetch(&self.targets[position]);
+            if let Delays::PerSynapse(delays) = &self.delays {
+                prefetch(&delays[position]);
+            }
+            if let Weights::PerSynapse(weights) = &self.weights {
+                prefetch(&weights[position]);
+            }
         }
     }
 
@@ -117,6 +123,8 @@ impl SynapseTable {
         match (&self.weights, &self.delays) {
             (Weights::Constant(w), Delays::Constant(d)) => rings.add_row(step + *d as u64, targets, *w),
             (weights, delays) => {
+                // One division per spike; each synapse's slot is then a compare and subtract.
+                let base = rings.slot_of_step(step);
                 for (k, &t) in targets.iter().enumerate() {
                     let s = start + k;
                     let w = match weights {
@@ -124,10 +132,10 @@ impl SynapseTable {
                         Weights::PerSynapse(ws) => ws[s] as f64,
                     };
                     let d = match delays {
-                        Delays::Constant(d) => *d as u64,
-                        Delays::PerSynapse(ds) => ds[s] as u64,
+                        Delays::Constant(d) => *d as usize,
+                        Delays::PerSynapse(ds) => ds[s] as usize,
                     };
-                    rings.add(step + d, t, w);
+                    rings.add_to_slot(rings.slot_after(base, d), t, w);
                 }
             }
         }
