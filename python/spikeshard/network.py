@@ -99,6 +99,7 @@ class Network:
         self.partitioner = partitioner
         self.assignments = assignments
         self._partition: Partition | None = None
+        self._synapses_per_rank: list[int] = []
         self._objects: list[Any] = []
         self.seed = DEFAULT_SEED if seed is None else _validate.count("seed", seed)
         if self.seed >= 2**64:
@@ -182,6 +183,8 @@ class Network:
         self._built = build_rank(layout, dt, self.seed, engine,
                                  lambda index, _: partition.locals(index, comm.rank))
         self._partition = partition
+        # Gathered now (build is collective anyway) so the report can be asked on one rank.
+        self._synapses_per_rank = comm.allgather_object(self._built.local_synapses)
         self._comm = comm
         self._step = 0
         logger.info("spikeshard: rank %d/%d runs the %s engine with %d thread(s)",
@@ -196,10 +199,10 @@ class Network:
 
     def partition_report(self) -> str:
         """Neurons and synapses per rank and the expected fraction of synapses between ranks
-        (collective under MPI: call it on every rank)."""
+        (may be called on any rank alone)."""
         if self._built is None or self._comm is None or self._partition is None:
             raise SimulationError("the network is not built yet: call build() or run()")
-        synapses = self._comm.allgather_object(self._built.local_synapses)
+        synapses = self._synapses_per_rank
         neurons = self._partition.neurons_per_rank()
         graph: PartitionGraph = make_graph(self._built.layout, 4 * self._comm.size)
         cut = self._partition.cut_fraction(graph)
@@ -266,7 +269,8 @@ class Network:
             state_monitor.reset()
 
     def get_state(self, population: Population, variable: str) -> npt.NDArray[np.float64]:
-        """A state variable of every neuron of ``population`` (gathered from all ranks)."""
+        """A state variable of every neuron of ``population`` (gathered from all ranks: under
+        MPI every rank must call it)."""
         if self._built is None or self._comm is None:
             raise SimulationError("the network is not built yet: call build() or run()")
         layout = self._built.layout
