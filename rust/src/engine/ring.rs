@@ -64,15 +64,10 @@ impl RingBuffers {
         self.touched = None;
     }
 
+    /// The slot holding the input of step `step`.
     #[inline]
-    fn slot_of(&self, arrival_step: u64) -> usize {
-        (arrival_step % self.len as u64) as usize
-    }
-
-    /// Adds one synapse's weight for the step `arrival_step`.
-    #[inline]
-    pub fn add(&mut self, arrival_step: u64, target: u16, weight: f64) {
-        self.add_to_slot(self.slot_of(arrival_step), target, weight);
+    pub fn slot_of(&self, step: u64) -> usize {
+        (step % self.len as u64) as usize
     }
 
     /// The slot `delay` steps after slot `base` (no division: delay < len).
@@ -84,12 +79,6 @@ impl RingBuffers {
         } else {
             slot
         }
-    }
-
-    /// The slot of the step `step`.
-    #[inline]
-    pub fn slot_of_step(&self, step: u64) -> usize {
-        self.slot_of(step)
     }
 
     /// Adds one synapse's weight to slot `slot`.
@@ -195,8 +184,9 @@ mod tests {
     fn sparse_and_dense_reads_see_the_same_input() {
         let mut ring = RingBuffers::new(64, 2, true);
         ring.resize(4, 0);
-        ring.add(5, 3, 1.5);
-        ring.add(5, 3, -2.0);
+        let slot = ring.slot_of(5);
+        ring.add_to_slot(slot, 3, 1.5);
+        ring.add_to_slot(slot, 3, -2.0);
         ring.add_row(5, &[3, 7, 7], 0.25);
         let (mut ex, mut inh) = (vec![0.0; 64], vec![0.0; 64]);
         ring.sparse_slot(5).expect("sparse").apply(&mut ex, &mut inh);
@@ -209,7 +199,8 @@ mod tests {
     fn resize_keeps_pending_input() {
         let mut ring = RingBuffers::new(2, 1, false);
         ring.resize(3, 10);
-        ring.add(12, 1, 4.0);
+        let slot = ring.slot_of(12);
+        ring.add_to_slot(slot, 1, 4.0);
         ring.resize(7, 11);
         assert_eq!(ring.dense_slot(12).0, &[0.0, 4.0]);
     }

@@ -124,7 +124,7 @@ impl SynapseTable {
             (Weights::Constant(w), Delays::Constant(d)) => rings.add_row(step + *d as u64, targets, *w),
             (weights, delays) => {
                 // One division per spike; each synapse's slot is then a compare and subtract.
-                let base = rings.slot_of_step(step);
+                let base = rings.slot_of(step);
                 for (k, &t) in targets.iter().enumerate() {
                     let s = start + k;
                     let w = match weights {
