@@ -1,4 +1,4 @@
-//! A block: a contiguous group of one population's local neurons with everything needed to
+//! A block: up to 4,096 of one population's local neurons (ascending ids) with everything needed to
 //! advance them independently for an exchange interval — state, ring buffers, the synapses
 //! that end on them, Poisson drives and recorders. Threads work on whole blocks, so the hot
 //! loops need no locks or atomics.
