@@ -140,24 +140,29 @@ pub fn build_table(spec: &ProjectionSpec, targets: &[u32]) -> Result<SynapseTabl
     // Walk synapses in target order (ordinal c within target b) and scatter each to its row
     // position; weights and delays are drawn target-side, so any block split gives the same.
     let mut k = 0usize;
+    let (mut target_weights, mut target_delays) = (Vec::new(), Vec::new());
     for (b, &degree) in drawn.degrees.iter().enumerate() {
         let target = targets[b] as u64;
-        let weight_key = rng::subkey(spec.keys.weight, target);
-        let delay_key = rng::subkey(spec.keys.delay, target);
-        for c in 0..degree as u64 {
-            let source = drawn.sources[k] as usize;
-            let position = cursor[source] as usize;
-            cursor[source] += 1;
+        let range = k..k + degree as usize;
+        let connections = drawn.connection.get(range.clone()).unwrap_or(&[]);
+        if per_synapse_weights {
+            draw_values(&spec.weight, rng::subkey(spec.keys.weight, target), degree as usize, connections, &mut target_weights);
+        }
+        if per_synapse_delays {
+            draw_values(&spec.delay, rng::subkey(spec.keys.delay, target), degree as usize, connections, &mut target_delays);
+        }
+        for (c, &source) in drawn.sources[range].iter().enumerate() {
+            let position = cursor[source as usize] as usize;
+            cursor[source as usize] += 1;
             row_targets[position] = b as u16;
-            let connection = drawn.connection.get(k).copied().unwrap_or(0);
             if per_synapse_weights {
-                weights[position] = draw_value(&spec.weight, weight_key, c, connection) as f32;
+                weights[position] = target_weights[c] as f32;
             }
             if per_synapse_delays {
-                delays[position] = delay_steps(draw_value(&spec.delay, delay_key, c, connection))? as u16;
+                delays[position] = delay_steps(target_delays[c])? as u16;
             }
-            k += 1;
         }
+        k += degree as usize;
     }
     Ok(SynapseTable {
         projection: spec.index,
@@ -185,18 +190,29 @@ fn delay_steps(steps: f64) -> Result<u32, EngineError> {
     Ok(rounded as u32)
 }
 
-/// One weight or delay: the `ordinal`-th draw of a target's stream.
-fn draw_value(rule: &ValueRule, subkey: u64, ordinal: u64, connection: u32) -> f64 {
+/// The weights or delays of one target's `count` synapses, in ordinal order, into `out`:
+/// ordinal c is the c-th draw of the target's stream (`connections[c]`'s value for listed
+/// connections). Normal values come in Box–Muller pairs: ordinals 2k and 2k+1 share one
+/// pair of uniforms (cosine and sine), half the logarithms and square roots.
+fn draw_values(rule: &ValueRule, subkey: u64, count: usize, connections: &[u32], out: &mut Vec<f64>) {
+    out.clear();
     match rule {
-        ValueRule::Constant(value) => *value,
-        ValueRule::Uniform { low, high } => low + (high - low) * rng::uniform(rng::bits(subkey, ordinal)),
-        ValueRule::Normal { mean, std, low, high } => {
-            let u1 = rng::uniform_open0(rng::bits(subkey, 2 * ordinal));
-            let u2 = rng::uniform(rng::bits(subkey, 2 * ordinal + 1));
-            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-            (mean + std * z).clamp(*low, *high)
+        ValueRule::Constant(value) => out.resize(count, *value),
+        ValueRule::Uniform { low, high } => {
+            out.extend((0..count as u64).map(|c| low + (high - low) * rng::uniform(rng::bits(subkey, c))));
         }
-        ValueRule::PerConnection(values) => values[connection as usize],
+        ValueRule::Normal { mean, std, low, high } => {
+            for pair in 0..count.div_ceil(2) as u64 {
+                let u1 = rng::uniform_open0(rng::bits(subkey, 2 * pair));
+                let u2 = rng::uniform(rng::bits(subkey, 2 * pair + 1));
+                let radius = (-2.0 * u1.ln()).sqrt();
+                let (sin, cos) = (2.0 * std::f64::consts::PI * u2).sin_cos();
+                out.push((mean + std * radius * cos).clamp(*low, *high));
+                out.push((mean + std * radius * sin).clamp(*low, *high));
+            }
+            out.truncate(count);
+        }
+        ValueRule::PerConnection(values) => out.extend(connections.iter().map(|&k| values[k as usize])),
     }
 }
 
@@ -291,14 +307,14 @@ fn draw_random_sources(spec: &ProjectionSpec, probability: f64, target: u32, out
         return;
     }
     let subkey = rng::subkey(spec.keys.connect, target as u64);
-    let log_q = (-probability).ln_1p();
+    let inv_log_q = 1.0 / (-probability).ln_1p();
     let n = spec.pre_n as f64;
     let mut next = -1.0f64;
     let mut counter = 0u64;
     loop {
         let u = rng::uniform_open0(rng::bits(subkey, counter));
         counter += 1;
-        next += (u.ln() / log_q).floor() + 1.0;
+        next += (u.ln() * inv_log_q).floor() + 1.0;
         if next >= n {
             break;
         }
