@@ -105,13 +105,17 @@ impl RingBuffers {
         let ring = &mut ring[slot * n..(slot + 1) * n];
         match self.touched.as_mut() {
             Some(lists) => {
+                // Branch-free listing: write every target, keep it only if its input was 0.
                 let list = &mut lists[slot][receptor];
+                let start = list.len();
+                list.resize(start + targets.len(), 0);
+                let mut kept = start;
                 for &t in targets {
-                    if ring[t as usize] == 0.0 {
-                        list.push(t);
-                    }
+                    list[kept] = t;
+                    kept += (ring[t as usize] == 0.0) as usize;
                     ring[t as usize] += weight;
                 }
+                list.truncate(kept);
             }
             None => {
                 for &t in targets {
