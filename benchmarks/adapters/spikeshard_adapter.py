@@ -30,9 +30,14 @@ def _check_api(model: str, *extra: str) -> None:
         fail(f"spikeshard lacks API used by the benchmark: {', '.join(missing)}")
 
 
-def _run(request: dict[str, Any], start: float, net: Any, monitors: list[Any]) -> None:
-    """Build and run ``net``, then emit the result."""
+def _run(request: dict[str, Any], start: float, populations: list[Any], objects: list[Any]
+         ) -> None:
+    """Monitor ``populations``, build and run the network of them and ``objects``, then emit
+    the result."""
     p = request["params"]
+    monitors = [ss.SpikeMonitor(pop) for pop in populations]
+    net = ss.Network(*populations, *objects, *monitors, seed=int(request["seed"]),
+                     threads=int(request["threads"]))
     net.build(dt=p["dt_s"], backend="rust")
     build_s = now() - start
     sim_start, sim_cpu_start = now(), cpu_now()
@@ -81,16 +86,7 @@ def build_cuba(request: dict[str, Any]) -> None:
         for pre, weight in ((exc, p["w_exc_pa"]), (inh, p["w_inh_pa"]))
         for post in (exc, inh)
     ]
-    monitors = [ss.SpikeMonitor(exc), ss.SpikeMonitor(inh)]
-    net = ss.Network(
-        exc,
-        inh,
-        *projections,
-        *monitors,
-        seed=int(request["seed"]),
-        threads=int(request["threads"]),
-    )
-    _run(request, start, net, monitors)
+    _run(request, start, [exc, inh], projections)
 
 
 def build_brunel(request: dict[str, Any]) -> None:
@@ -131,17 +127,7 @@ def build_brunel(request: dict[str, Any]) -> None:
         ss.PoissonInput(target=pop, rate_hz=p["poisson_rate_hz"], weight=p["j_mv"])
         for pop in (exc, inh)
     ]
-    monitors = [ss.SpikeMonitor(exc), ss.SpikeMonitor(inh)]
-    net = ss.Network(
-        exc,
-        inh,
-        *projections,
-        *drives,
-        *monitors,
-        seed=int(request["seed"]),
-        threads=int(request["threads"]),
-    )
-    _run(request, start, net, monitors)
+    _run(request, start, [exc, inh], [*projections, *drives])
 
 
 def build_hh_tutorial(request: dict[str, Any]) -> None:
@@ -165,17 +151,7 @@ def build_hh_tutorial(request: dict[str, Any]) -> None:
         weight=p["poisson_weight"],
         dt=p["dt_s"],
     )
-    monitors = [ss.SpikeMonitor(exc), ss.SpikeMonitor(inh)]
-    net = ss.Network(
-        exc,
-        inh,
-        *projections,
-        drive,
-        *monitors,
-        seed=int(request["seed"]),
-        threads=int(request["threads"]),
-    )
-    _run(request, start, net, monitors)
+    _run(request, start, [exc, inh], [*projections, drive])
 
 
 if __name__ == "__main__":
