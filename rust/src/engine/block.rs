@@ -18,7 +18,7 @@ pub struct Drive {
     pub targets: Vec<u32>,
     pub weight: f64,
     /// The mean count per step is split into `n_chunks` equal chunks, each drawn with one
-    /// uniform against the cumulative table `cdf` (see `rng::poisson_count`).
+    /// uniform against the cumulative table `cdf` (see `rng::poisson_counts`).
     pub n_chunks: u32,
     pub cdf: Vec<f64>,
 }
@@ -217,29 +217,11 @@ impl Drive {
                 for (x, &id) in u[..m].iter_mut().zip(&ids[..m]) {
                     *x = rng::uniform(rng::bits(step_key, id));
                 }
-                poisson_counts(&u[..m], &self.cdf, &mut counts[..m]);
+                rng::poisson_counts(&u[..m], &self.cdf, &mut counts[..m]);
                 for (lane, &t) in group.iter().enumerate() {
                     input[t as usize] += counts[lane] * self.weight;
                 }
             }
-        }
-    }
-}
-
-/// Poisson counts of a group of uniforms against a cumulative table: the number of table
-/// entries below each uniform (as `rng::poisson_count`), walking the table only as far as
-/// the largest uniform of the group, with one vectorised pass over the group per entry.
-#[inline(always)]
-fn poisson_counts(u: &[f64], cdf: &[f64], counts: &mut [f64]) {
-    let counts = &mut counts[..u.len()];
-    let largest = u.iter().fold(0.0f64, |a, &b| if b > a { b } else { a });
-    counts.fill(0.0);
-    for &c in cdf {
-        if c >= largest {
-            break;
-        }
-        for (count, &x) in counts.iter_mut().zip(u) {
-            *count += if c < x { 1.0 } else { 0.0 };
         }
     }
 }

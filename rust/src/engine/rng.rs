@@ -49,13 +49,24 @@ pub fn below(bits: u64, n: u64) -> u64 {
     ((bits as u128 * n as u128) >> 64) as u64
 }
 
-/// Poisson count by inversion against a cumulative table (`cdf[k]` = P(count <= k), ending
+/// Poisson counts by inversion against a cumulative table (`cdf[k]` = P(count <= k), ending
 /// with a 1.0 sentinel; built in Python by `spikeshard.rng.poisson_table` so both engines use
-/// identical numbers): the count is the number of entries below `u`. Branch-free, so the
-/// compiler vectorises it.
+/// identical numbers): each count is the number of entries below its uniform `u[i]`. The
+/// table is walked only as far as the largest uniform, one vectorised pass over the group
+/// per entry.
 #[inline(always)]
-pub fn poisson_count(u: f64, cdf: &[f64]) -> u32 {
-    cdf.iter().map(|&c| (c < u) as u32).sum()
+pub fn poisson_counts(u: &[f64], cdf: &[f64], counts: &mut [f64]) {
+    let counts = &mut counts[..u.len()];
+    let largest = u.iter().fold(0.0f64, |a, &b| if b > a { b } else { a });
+    counts.fill(0.0);
+    for &c in cdf {
+        if c >= largest {
+            break;
+        }
+        for (count, &x) in counts.iter_mut().zip(u) {
+            *count += if c < x { 1.0 } else { 0.0 };
+        }
+    }
 }
 
 #[cfg(test)]
@@ -91,8 +102,10 @@ mod tests {
         }
         cdf.push(1.0);
         let n = 200_000u64;
-        let total: u64 = (0..n).map(|b| poisson_count(uniform(bits(key, b)), &cdf) as u64).sum();
-        let mean = total as f64 / n as f64;
+        let u: Vec<f64> = (0..n).map(|b| uniform(bits(key, b))).collect();
+        let mut counts = vec![0.0; u.len()];
+        poisson_counts(&u, &cdf, &mut counts);
+        let mean = counts.iter().sum::<f64>() / n as f64;
         assert!((mean - lambda).abs() < 0.02, "mean {mean}");
     }
 
