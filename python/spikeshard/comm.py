@@ -31,8 +31,6 @@ class Comm(Protocol):
 
     def ranks_on_node(self) -> int: ...
 
-    def abort(self, message: str) -> None: ...
-
 
 class SerialComm:
     """One process: every collective is the identity."""
@@ -51,9 +49,6 @@ class SerialComm:
 
     def ranks_on_node(self) -> int:
         return 1
-
-    def abort(self, message: str) -> None:
-        raise SystemExit(message)
 
 
 class MpiComm:
@@ -103,12 +98,8 @@ class MpiComm:
         finally:
             node.Free()
 
-    def abort(self, message: str) -> None:
-        sys.stderr.write(f"spikeshard: rank {self.rank}: {message}\n")
-        abort_if_distributed()
 
-
-def abort_if_distributed(rank_message: str = "") -> None:
+def abort_if_distributed() -> None:
     """Under MPI with several ranks, end the whole job (MPI_Abort) so that no other rank
     waits forever in a collective; a no-op otherwise. Call with the error already printed."""
     mpi = sys.modules.get("mpi4py.MPI")
@@ -117,7 +108,7 @@ def abort_if_distributed(rank_message: str = "") -> None:
     MPI: Any = mpi
     if MPI.Is_initialized() and not MPI.Is_finalized() and MPI.COMM_WORLD.Get_size() > 1:
         rank = MPI.COMM_WORLD.Get_rank()
-        sys.stderr.write(f"spikeshard: rank {rank} failed{rank_message}; aborting all ranks\n")
+        sys.stderr.write(f"spikeshard: rank {rank} failed; aborting all ranks\n")
         sys.stderr.flush()
         MPI.COMM_WORLD.Abort(1)
 

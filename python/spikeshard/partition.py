@@ -40,12 +40,6 @@ def even_slice(n: int, n_parts: int, part: int) -> tuple[int, int]:
     return start, start + base + (1 if part < extra else 0)
 
 
-def even_split(n: int, n_ranks: int, rank: int) -> npt.NDArray[np.uint32]:
-    """Population-local ids owned by ``rank`` under the default even split."""
-    start, stop = even_slice(n, n_ranks, rank)
-    return np.arange(start, stop, dtype=np.uint32)
-
-
 # ---------------------------------------------------------------- the graph of neuron blocks
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import _validate
 from .errors import NetworkError
 from .population import Population
@@ -78,7 +76,3 @@ class PoissonInput:
 
     def __repr__(self) -> str:
         return f"PoissonInput(rate_hz={self.rate_hz}, weight={self.weight}, n={self.n})"
-
-
-def is_stimulus(obj: Any) -> bool:
-    return isinstance(obj, PoissonInput)

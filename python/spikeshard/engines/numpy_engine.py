@@ -147,6 +147,10 @@ class NumpyEngine:
         return recorder.id
 
     def prepare(self, interval: int, max_delay: int) -> None:
+        if interval < 1 or (self.min_delay is not None and interval > self.min_delay):
+            raise ValueError(
+                f"invalid interval = {interval}: expected at least one step and at most the "
+                f"smallest delay ({self.min_delay} steps)")
         needed = max(max_delay, self.max_delay) + interval + 1
         for pop in self.populations:
             if needed <= pop.ring_len:

@@ -218,10 +218,6 @@ impl Runner {
         (self.min_delay != u64::MAX).then_some(self.min_delay)
     }
 
-    pub fn local_max_delay(&self) -> u64 {
-        self.max_delay
-    }
-
     /// Prepares ring buffers for intervals of at most `interval` steps.
     pub fn prepare(&mut self, interval: u64, max_delay: u64) -> Result<(), EngineError> {
         if interval == 0 {

@@ -77,14 +77,6 @@ impl PyNetworkRunner {
         Ok(self.inner.add_recorder(population, variable, ids.as_slice()?)?)
     }
 
-    fn local_min_delay(&self) -> Option<u64> {
-        self.inner.local_min_delay()
-    }
-
-    fn local_max_delay(&self) -> u64 {
-        self.inner.local_max_delay()
-    }
-
     fn prepare(&mut self, interval: u64, max_delay: u64) -> PyResult<()> {
         Ok(self.inner.prepare(interval, max_delay)?)
     }
