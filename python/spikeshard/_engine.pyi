@@ -9,6 +9,7 @@ __all__ = [
     "NetworkRunner",
     "ProjectionSpec",
     "build_synapse_table",
+    "nengo_step_neurons",
     "simd_level",
     "step_kernel",
     "supported_kernels",
@@ -89,6 +90,15 @@ class NetworkRunner:
 def build_synapse_table(
     spec: ProjectionSpec, targets: npt.NDArray[np.uint32]
 ) -> dict[str, npt.NDArray[np.generic]]: ...
+def nengo_step_neurons(
+    name: str,
+    params: list[float],
+    dt: float,
+    j: npt.NDArray[np.float64],
+    out: npt.NDArray[np.float64],
+    states: list[npt.NDArray[np.float64]],
+    n_steps: int,
+) -> None: ...
 def supported_kernels() -> list[str]: ...
 def simd_level() -> str: ...
 def step_kernel(

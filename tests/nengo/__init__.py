@@ -1,0 +1,1 @@
+"""spikeshard.nengo: the Rust backend for nengo against nengo itself."""
