@@ -2,6 +2,7 @@
 //! pyo3 bindings, compiled only with the `python` feature that maturin enables.
 
 pub mod engine;
+pub mod nengo;
 
 #[cfg(feature = "python")]
 mod py;

@@ -1,0 +1,111 @@
+//! A nengo model's step as Rust runs it: segments of operators, and the probes.
+//!
+//! The Python simulator walks nengo's operator order once, appends each operator it can lower
+//! to the current segment, and closes the segment where an operator must run in Python. A
+//! model without such operators is one segment, and [`Program::run_steps`] advances it any
+//! number of steps without returning to Python.
+
+use super::ops::Op;
+use super::span::Span;
+
+/// A probed signal: sampled after a step when `n_steps % period < 1`, as nengo's simulator.
+#[derive(Debug)]
+pub struct Probe {
+    pub signal: Span,
+    /// Sampling period in steps (`sample_every / dt`, or 1).
+    pub period: f64,
+    /// Samples not yet taken by Python, one signal after another.
+    pub samples: Vec<f64>,
+}
+
+#[derive(Debug, Default)]
+pub struct Program {
+    segments: Vec<Vec<Op>>,
+    probes: Vec<Probe>,
+    /// nengo's step counter (an int64 signal), read to decide which probes sample.
+    step_counter: Option<*const i64>,
+    scratch: Vec<f64>,
+}
+
+impl Program {
+    pub fn new() -> Self {
+        Program { segments: vec![Vec::new()], ..Default::default() }
+    }
+
+    /// Appends `op` to the last segment.
+    pub fn push(&mut self, op: Op) {
+        if let Op::TimeUpdate { step, .. } = &op {
+            self.step_counter = Some(*step as *const i64);
+        }
+        self.segments.last_mut().expect("a segment").push(op);
+    }
+
+    /// Starts a new segment; returns the index of the one it closed.
+    pub fn end_segment(&mut self) -> usize {
+        self.segments.push(Vec::new());
+        self.segments.len() - 2
+    }
+
+    pub fn n_segments(&self) -> usize {
+        self.segments.len()
+    }
+
+    pub fn n_ops(&self) -> usize {
+        self.segments.iter().map(Vec::len).sum()
+    }
+
+    pub fn n_probes(&self) -> usize {
+        self.probes.len()
+    }
+
+    pub fn add_probe(&mut self, signal: Span, period: f64) -> usize {
+        self.probes.push(Probe { signal, period, samples: Vec::new() });
+        self.probes.len() - 1
+    }
+
+    /// Runs the operators of one segment once.
+    ///
+    /// # Safety
+    /// Every span must address live memory (see [`Op::run`]).
+    pub unsafe fn run_segment(&mut self, segment: usize) {
+        for op in self.segments[segment].iter_mut() {
+            op.run(&mut self.scratch);
+        }
+    }
+
+    /// Samples the probes whose period is due at the current step.
+    ///
+    /// # Safety
+    /// As [`Program::run_segment`].
+    pub unsafe fn record_probes(&mut self) {
+        let n_steps = self.step_counter.map_or(0, |step| *step) as f64;
+        for probe in self.probes.iter_mut() {
+            if n_steps % probe.period < 1.0 {
+                let signal = &probe.signal;
+                probe.samples.extend((0..signal.len()).map(|k| signal.get(k)));
+            }
+        }
+    }
+
+    /// Advances `n_steps` full steps (every segment, then the probes).
+    ///
+    /// # Safety
+    /// As [`Program::run_segment`]; only meaningful when no operator runs in Python.
+    pub unsafe fn run_steps(&mut self, n_steps: u64) {
+        for _ in 0..n_steps {
+            for segment in 0..self.segments.len() {
+                self.run_segment(segment);
+            }
+            self.record_probes();
+        }
+    }
+
+    /// Hands over the samples of probe `id` taken since the last call.
+    pub fn take_samples(&mut self, id: usize) -> Vec<f64> {
+        std::mem::take(&mut self.probes[id].samples)
+    }
+
+    pub fn clear_samples(&mut self) {
+        self.probes.iter_mut().for_each(|probe| probe.samples.clear());
+    }
+}
