@@ -48,6 +48,20 @@ impl LinearFilter {
     /// # Safety
     /// The spans must address live memory; `state` is contiguous with `order × n` elements.
     pub unsafe fn step(&mut self, scratch: &mut Vec<f64>) {
+        if let FilterKind::OneX { a, b } = self.kind {
+            // The common synapse (Lowpass) on consecutive signals: one pass, no copies.
+            if let (Some(u), Some(y), Some(x)) =
+                (self.input.as_slice(), self.output.as_mut_slice(), self.state.as_mut_slice())
+            {
+                if u.as_ptr_range().end <= y.as_ptr() || y.as_ptr_range().end <= u.as_ptr() {
+                    for ((x, y), u) in x.iter_mut().zip(y.iter_mut()).zip(u) {
+                        *x = *x * a + b * u;
+                        *y = if self.inc { *y + *x } else { *x };
+                    }
+                    return;
+                }
+            }
+        }
         self.input.read_into(scratch);
         let n = scratch.len();
         let state = self.state.as_mut_slice().expect("contiguous filter state");

@@ -1,0 +1,233 @@
+"""spikeshard.nengo.Simulator against nengo's reference simulator, and its own interface."""
+
+from __future__ import annotations
+
+import pickle
+
+import nengo
+import numpy as np
+import pytest
+from nengo.builder import operator as ops
+from nengo.exceptions import SimulatorClosed, ValidationError
+
+from spikeshard._engine import NengoProgram
+from spikeshard.nengo import Simulator
+
+
+def run_both(net: nengo.Network, probes: list[nengo.Probe], run: float = 0.3, **kwargs):
+    """Probe data from nengo.Simulator and spikeshard's, and spikeshard's simulator."""
+    results = []
+    for simulator in (nengo.Simulator, Simulator):
+        with simulator(net, progress_bar=False, **kwargs) as sim:
+            sim.run(run)
+            results.append([sim.data[p] for p in probes])
+            ours = sim
+    return results[0], results[1], ours
+
+
+def assert_same(reference, ours, atol=1e-9):
+    """Equal up to rounding: numpy's SIMD exp/log differ from libm's by an ulp or two."""
+    for expected, got in zip(reference, ours):
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=atol)
+
+
+def python_op_types(sim: Simulator) -> set[str]:
+    return {type(op).__name__ for op, _ in sim.python_operators}
+
+
+def stimulus(t: float) -> list[float]:
+    return [np.sin(8 * t), np.cos(5 * t)]
+
+
+def zeros(x: np.ndarray) -> list[float]:
+    return [0.0, 0.0]
+
+
+def mixed_network() -> tuple[nengo.Network, list[nengo.Probe]]:
+    with nengo.Network(seed=3) as net:
+        stim = nengo.Node(stimulus)
+        a = nengo.Ensemble(60, 2)
+        b = nengo.Ensemble(50, 2, neuron_type=nengo.AdaptiveLIF())
+        c = nengo.Ensemble(40, 2, neuron_type=nengo.RegularSpiking(nengo.Tanh()))
+        d = nengo.Ensemble(30, 1, neuron_type=nengo.Izhikevich())
+        nengo.Connection(stim, a, learning_rule_type=nengo.Voja())
+        conn = nengo.Connection(a, b, learning_rule_type=nengo.PES(), function=zeros)
+        err = nengo.Node(size_in=2)
+        nengo.Connection(b, err)
+        nengo.Connection(stim, err, transform=-1)
+        nengo.Connection(err, conn.learning_rule)
+        weights = np.random.RandomState(0).randn(40, 60) * 1e-4
+        nengo.Connection(
+            a.neurons, c.neurons, transform=weights, learning_rule_type=[nengo.BCM(), nengo.Oja()]
+        )
+        nengo.Connection(b, c, synapse=nengo.Alpha(0.01))
+        nengo.Connection(a, c, synapse=nengo.LinearFilter([1], [0.001, 0.05, 1]))
+        nengo.Connection(a[0], d, synapse=nengo.LinearFilter([0.5, 1], [0.01, 1]))
+        sparse = nengo.Sparse((50, 60), indices=[[0, 1], [1, 0], [7, 9]], init=[1.0, -1.0, 0.5])
+        nengo.Connection(a.neurons, b.neurons, transform=sparse)
+        probes = [nengo.Probe(x, synapse=0.01) for x in (a, b, c, d)]
+        probes += [
+            nengo.Probe(c.neurons, sample_every=0.003),
+            nengo.Probe(conn, "weights", sample_every=0.01),
+            nengo.Probe(d.neurons, "voltage"),
+        ]
+    return net, probes
+
+
+def test_every_builtin_operator_matches_nengo_and_runs_in_rust():
+    net, probes = mixed_network()
+    reference, ours, sim = run_both(net, probes)
+    assert_same(reference, ours)
+    # Only the Python function (the stimulus Node) is left to Python.
+    assert python_op_types(sim) == {"SimPyFunc"}
+
+
+def test_model_without_python_functions_runs_entirely_in_rust():
+    with nengo.Network(seed=1) as net:
+        stim = nengo.Node([0.5, -0.3])
+        ensembles = [nengo.Ensemble(50, 2) for _ in range(4)]
+        nengo.Connection(stim, ensembles[0])
+        for pre, post in zip(ensembles, ensembles[1:] + ensembles[:1]):
+            nengo.Connection(pre, post, synapse=0.005)
+        probes = [nengo.Probe(e, synapse=0.01) for e in ensembles]
+    reference, ours, sim = run_both(net, probes, run=0.5)
+    assert_same(reference, ours)
+    assert sim.python_operators == []
+
+
+def test_slices_repeated_increments_and_scalar_transforms():
+    with nengo.Network(seed=2) as net:
+        stim = nengo.Node(lambda t: [t, 2 * t, -t])
+        sink = nengo.Node(size_in=4)
+        nengo.Connection(stim[[0, 0, 2]], sink[[1, 1, 3]], synapse=None)  # repeated targets
+        nengo.Connection(stim[::-1], sink[:3], transform=0.5, synapse=None)
+        nengo.Connection(stim[1], sink[0], transform=[[2.0]], synapse=0.002)
+        ens = nengo.Ensemble(20, 3)
+        nengo.Connection(stim, ens, transform=np.arange(9.0).reshape(3, 3) / 9)
+        nengo.Connection(ens[1:], sink[2:], transform=-1.5)
+        probes = [nengo.Probe(sink), nengo.Probe(sink[1::2]), nengo.Probe(ens, synapse=0.01)]
+    reference, ours, sim = run_both(net, probes, run=0.1, optimize=False)
+    assert_same(reference, ours)
+    assert python_op_types(sim) == {"SimPyFunc"}
+
+
+def test_float32_models_run_in_python_with_nengo_results():
+    with nengo.Network(seed=5) as net:
+        ens = nengo.Ensemble(20, 1)
+        nengo.Connection(nengo.Node(0.3), ens)
+        probe = nengo.Probe(ens, synapse=0.01)
+    bits = nengo.rc.get("precision", "bits")
+    nengo.rc.set("precision", "bits", "32")
+    try:
+        reference, ours, sim = run_both(net, [probe], run=0.1)
+    finally:
+        nengo.rc.set("precision", "bits", bits)
+    assert ours[0].dtype == np.float32
+    assert_same(reference, ours, atol=1e-6)
+    assert "SimNeurons" in python_op_types(sim)
+
+
+def test_reset_step_and_run_steps_follow_nengo():
+    net, probes = mixed_network()
+    results = []
+    for simulator in (nengo.Simulator, Simulator):
+        with simulator(net, seed=7, progress_bar=False) as sim:
+            sim.run(0.05)
+            sim.reset(seed=11)
+            for _ in range(3):
+                sim.step()
+            sim.run_steps(20)
+            assert sim.n_steps == 23
+            assert sim.time == pytest.approx(0.023)
+            np.testing.assert_allclose(sim.trange(), 0.001 * np.arange(1, 24))
+            results.append([sim.data[p] for p in probes])
+    assert_same(*results)
+
+
+def test_pickled_simulator_continues_where_it_stopped():
+    net, probes = mixed_network()
+    with Simulator(net, progress_bar=False) as sim:
+        sim.run(0.02)
+        clone = pickle.loads(pickle.dumps(sim))
+        sim.run(0.02)
+        expected = [sim.data[p] for p in sim.model.probes]
+    with clone:
+        clone.run(0.02)
+        # The clone has its own copies of the probes, in the same order.
+        assert_same(expected, [clone.data[p] for p in clone.model.probes])
+        assert len(clone.data[clone.model.probes[0]]) == 40
+
+
+def test_closed_simulator_refuses_to_run():
+    with nengo.Network() as net:
+        nengo.Ensemble(10, 1)
+    sim = Simulator(net, progress_bar=False)
+    sim.close()
+    for call in (lambda: sim.run(0.01), sim.step, sim.reset):
+        with pytest.raises(SimulatorClosed):
+            call()
+
+
+def test_assignments_are_checked():
+    with nengo.Network() as net:
+        ens = nengo.Ensemble(10, 1)
+    with pytest.raises(ValidationError, match="assignments.*component index >= 0, got -1"):
+        Simulator(net, assignments={ens: -1}, progress_bar=False)
+    with pytest.raises(ValidationError, match="either a partitioner or assignments"):
+        Simulator(net, assignments={ens: 0}, partitioner=object(), progress_bar=False)
+    with Simulator(net, assignments={ens: 0}, progress_bar=False) as sim:
+        assert sim.assignments == {ens: 0}
+
+
+def test_program_rejects_operands_outside_their_arrays():
+    program = NengoProgram()
+    src, dst = np.zeros(4), np.zeros(4)
+    with pytest.raises(IndexError, match="offset 4 outside"):
+        program.add_copy((src, np.array([0, 4])), (dst, np.array([0, 1])), False)
+    with pytest.raises(ValueError, match="Copy: 3 elements where 4"):
+        program.add_copy((src, np.array([0, 1, 2])), (dst, None), False)
+    readonly = np.zeros(4)
+    readonly.setflags(write=False)
+    with pytest.raises(ValueError, match="read-only"):
+        program.add_reset((readonly, None), 1.0)
+    with pytest.raises(ValueError, match="DotInc Y: 3 elements where 2"):
+        program.add_dot_inc(np.zeros((2, 4)), (src, None), (np.zeros(3), None))
+    with pytest.raises(ValueError, match="Bogus"):
+        program.add_neurons("Bogus", [], 0.001, src, dst, [])
+    with pytest.raises(ValueError, match="period must be > 0"):
+        program.add_probe((src, None), float("nan"))
+
+
+def test_program_steps_strided_views_in_place():
+    program = NengoProgram()
+    base = np.arange(12.0).reshape(3, 4)
+    column = base[:, 1]  # strided view
+    target = np.zeros(3)
+    from spikeshard.nengo.lowering import operand
+
+    program.add_copy(operand(column), (target, None), True)
+    program.add_reset(operand(base[::2, ::3]), -1.0)
+    program.run_steps(2)
+    np.testing.assert_array_equal(target, 2 * np.array([1.0, 5.0, 9.0]))
+    np.testing.assert_array_equal(base[::2, ::3], -1.0)
+    assert base[1, 1] == 5.0
+
+
+def test_unsupported_operators_are_named_with_a_reason():
+    with nengo.Network(seed=0) as net:
+        ens = nengo.Ensemble(10, 1, neuron_type=nengo.PoissonSpiking(nengo.LIFRate()))
+        nengo.Connection(nengo.Node(0.5), ens)
+        probe = nengo.Probe(ens, synapse=0.01)
+    reference, ours, sim = run_both(net, [probe], run=0.1)
+    assert_same(reference, ours)
+    reasons = dict((type(op).__name__, reason) for op, reason in sim.python_operators)
+    assert "PoissonSpiking" in reasons["SimNeurons"]
+
+
+def test_lowered_operator_types_are_the_issue_list():
+    from spikeshard.nengo.lowering import LOWERINGS
+
+    for op_type in (ops.Reset, ops.Copy, ops.ElementwiseInc, ops.DotInc, ops.SparseDotInc):
+        assert op_type in LOWERINGS
+    assert ops.SimPyFunc not in LOWERINGS
