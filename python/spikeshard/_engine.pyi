@@ -78,6 +78,18 @@ class NengoProgram:
         state: _F64,
         inc: bool,
     ) -> None: ...
+    def add_table_process(
+        self,
+        rule: str,
+        rows: _F64,
+        time: _F64,
+        output: _Operand,
+        inc: bool,
+        *,
+        dt: float,
+        presentation_time: float | None = None,
+        times: list[float] | None = None,
+    ) -> None: ...
     def add_learning_rule(
         self,
         rule: str,

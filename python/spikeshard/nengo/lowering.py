@@ -10,6 +10,7 @@ raises :class:`Unsupported` with the reason, and the simulator runs it in Python
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import nengo
@@ -20,6 +21,7 @@ from nengo.builder.neurons import SimNeurons
 from nengo.builder.probe import SimProbe
 from nengo.builder.processes import SimProcess
 from nengo.builder.signal import SignalDict
+from nengo.processes import Piecewise, PresentInput, WhiteNoise, WhiteSignal
 
 from spikeshard._engine import NengoProgram
 from spikeshard.nengo.learning import lower_learning_rule
@@ -190,11 +192,22 @@ def lower_sim_neurons(
 #: Process types stepped by nengo's ``LinearFilter.make_step`` (subclasses may override it).
 LINEAR_FILTERS = (nengo.LinearFilter, nengo.Lowpass, nengo.Alpha)
 
+#: Input processes whose step emits a row of a table chosen by the time (exact types).
+TABLE_PROCESSES = (PresentInput, Piecewise, WhiteSignal)
+
+#: Refills, after each reset, a table the program reads, from nengo's step function of the
+#: operator (made by that reset, so from the random state nengo gave it).
+Refill = Callable[[Callable[[], None]], None]
+
 
 def lower_sim_process(
     op: SimProcess, signals: SignalDict, dt: float, program: NengoProgram
-) -> None:
+) -> Refill | None:
     process = op.process
+    if type(process) in TABLE_PROCESSES:
+        return lower_table_process(op, signals, dt, program)
+    if type(process) is WhiteNoise:
+        raise Unsupported("WhiteNoise draws from numpy's RandomState every step")
     if type(process) not in LINEAR_FILTERS:
         raise Unsupported(f"process {type(process).__name__} runs in Python")
     if op.input is None or op.mode not in ("set", "inc", "update"):
@@ -222,13 +235,126 @@ def lower_sim_process(
         state,
         op.mode == "inc",
     )
+    return None
+
+
+def table_rows(values: Any, what: str) -> np.ndarray:
+    """``values`` as float64, where nengo's ``output[...] = row`` and ``output[...] += row``
+    give what they give with the float64 row: real values of at most 64 bits (a wider float
+    would be added in its own precision), else Unsupported."""
+    values = np.asarray(values)
+    kind, size = values.dtype.kind, values.dtype.itemsize
+    if kind not in "biuf" or (kind == "f" and size > 8):
+        raise Unsupported(f"{what} are {values.dtype}, not real numbers of at most 64 bits")
+    return np.ascontiguousarray(values, dtype=np.float64)
+
+
+def lower_table_process(
+    op: SimProcess, signals: SignalDict, dt: float, program: NengoProgram
+) -> Refill | None:
+    """``PresentInput``, ``Piecewise`` (zero interpolation) and ``WhiteSignal``: each step
+    emits the row of a table that nengo's ``make_step`` indexes with the time, and the Rust
+    operator repeats that index arithmetic (see ``rust/src/nengo/tables.rs``)."""
+    process = op.process
+    name = type(process).__name__
+    if op.input is not None or op.mode not in ("set", "inc", "update"):
+        raise Unsupported(f"{process} with an input or in mode {op.mode!r}")
+    time = float_array(signals[op.t], f"{name} time")
+    output = float_array(signals[op.output], f"{name} output")
+    if time.ndim != 0:
+        raise Unsupported(f"{name} time signal of shape {time.shape}")
+    width, inc = output.size, op.mode == "inc"
+    if type(process) is PresentInput:
+        inputs = process.inputs
+        rows = table_rows(inputs.reshape(len(inputs), -1), "PresentInput inputs")
+        if rows.shape[1] != width:
+            raise Unsupported(f"PresentInput rows of {rows.shape[1]} for an output of {width}")
+        presentation_time = float(process.presentation_time)
+        program.add_table_process(
+            "presentation",
+            rows,
+            time,
+            operand(output),
+            inc,
+            dt=dt,
+            presentation_time=presentation_time,
+        )
+        return None
+    if type(process) is Piecewise:
+        lower_piecewise(process, time, output, dt, inc, program)
+        return None
+    # WhiteSignal: one period of the signal its make_step draws, indexed by round(t / dt).
+    n_rows = 2 * int(np.ceil(process.period / dt / 2.0))
+    table = np.zeros((n_rows, width))
+    program.add_table_process("periodic", table, time, operand(output), inc, dt=dt)
+    return partial(refill_white_signal, time, output, dt, table)
+
+
+def lower_piecewise(
+    process: Piecewise,
+    time: np.ndarray,
+    output: np.ndarray,
+    dt: float,
+    inc: bool,
+    program: NengoProgram,
+) -> None:
+    if process.interpolation != "zero":
+        raise Unsupported(
+            f"Piecewise with {process.interpolation!r} interpolation runs in Python "
+            "(scipy.interpolate)"
+        )
+    # As make_step: the times sorted, and np.searchsorted over them.
+    tp, yp = zip(*sorted(process.data.items()), strict=True)
+    if any(callable(value) for value in yp):
+        raise Unsupported("Piecewise with a callable value runs in Python")
+    times = np.asarray(tp)
+    if times.dtype not in (np.float64, np.int64) or np.isnan(times).any():
+        # np.searchsorted compares in the times' dtype (float32 times round the time).
+        raise Unsupported(f"Piecewise times of {times.dtype} (or NaN) run in Python")
+    # Row 0: the zeros emitted before the first time.
+    rows = np.zeros((len(yp) + 1, output.size))
+    for row, value in enumerate(yp, start=1):
+        value = table_rows(value, "Piecewise values")
+        if value.shape != (output.size,):
+            raise Unsupported(f"Piecewise value of shape {value.shape} for {output.shape}")
+        rows[row] = value
+    program.add_table_process(
+        "piecewise",
+        rows,
+        time,
+        operand(output),
+        inc,
+        dt=dt,
+        times=times.astype(np.float64).tolist(),
+    )
+
+
+def refill_white_signal(
+    time: np.ndarray, output: np.ndarray, dt: float, table: np.ndarray, step: Callable[[], None]
+) -> None:
+    """Fills ``table`` with one period of the signal nengo's ``step`` emits: row ``k`` is its
+    output at ``t = k dt`` (its index ``round(t / dt)`` is then ``k``), and at ``t = n dt``
+    it must emit row 0 again. The time and output signals are restored afterwards."""
+    saved_time, saved_output = time.copy(), output.copy()
+    try:
+        for k in range(len(table) + 1):
+            time[...] = k * dt
+            output[...] = -0.0  # -0.0 + x is x for every x: mode "inc" adds onto nothing
+            step()
+            if k < len(table):
+                table[k] = output.ravel()
+            elif output.ravel().tobytes() != table[0].tobytes():
+                raise RuntimeError("WhiteSignal's period is not the table's length")
+    finally:
+        time[...] = saved_time
+        output[...] = saved_output
 
 
 def lower_sim_probe(op: SimProbe, signals: SignalDict, dt: float, program: NengoProgram) -> None:
     """Nothing to run: ``SimProbe`` only marks its signal as read for the schedule."""
 
 
-Lowering = Callable[[Any, SignalDict, float, NengoProgram], None]
+Lowering = Callable[[Any, SignalDict, float, NengoProgram], Refill | None]
 
 #: The lowering of each operator type (exact types: a subclass may step differently).
 LOWERINGS: dict[type, Lowering] = {
@@ -249,9 +375,13 @@ LOWERINGS: dict[type, Lowering] = {
 }
 
 
-def lower(op: ops.Operator, signals: SignalDict, dt: float, program: NengoProgram) -> None:
-    """Adds ``op`` to ``program``; raises :class:`Unsupported` when it must run in Python."""
+def lower(op: ops.Operator, signals: SignalDict, dt: float, program: NengoProgram) -> Refill | None:
+    """Adds ``op`` to ``program``; raises :class:`Unsupported` when it must run in Python.
+
+    Returns the :data:`Refill` to call after every reset with the operator's step function,
+    when the operator's table is drawn anew by each reset.
+    """
     lowering = LOWERINGS.get(type(op))
     if lowering is None:
         raise Unsupported(f"{type(op).__name__} runs in Python")
-    lowering(op, signals, dt, program)
+    return lowering(op, signals, dt, program)

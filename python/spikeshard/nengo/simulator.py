@@ -22,7 +22,7 @@ from nengo.exceptions import SimulatorClosed, ValidationError
 from nengo.utils.progress import Progress, ProgressTracker
 
 from spikeshard._engine import NengoProgram
-from spikeshard.nengo.lowering import Unsupported, float_array, lower, operand
+from spikeshard.nengo.lowering import Refill, Unsupported, float_array, lower, operand
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class Simulator(nengo.Simulator):
         self._program: NengoProgram | None = None
         self._plan: list[tuple[str, int]] = []
         self._calls: list[Callable[[], None]] = []
+        self._refills: list[tuple[int, Refill]] = []
         self._rust_probes: list[tuple[nengo.Probe, int, tuple[int, ...]]] = []
         self._python_probes: list[nengo.Probe] = []
         self.python_operators: list[tuple[Any, str]] = []
@@ -84,7 +85,7 @@ class Simulator(nengo.Simulator):
         in_segment = 0
         for index, op in enumerate(self._step_order):
             try:
-                lower(op, self.signals, self.dt, program)
+                refill = lower(op, self.signals, self.dt, program)
                 in_segment += 1
             except Unsupported as reason:
                 self.python_operators.append((op, str(reason)))
@@ -92,6 +93,9 @@ class Simulator(nengo.Simulator):
                     plan.append(("rust", program.end_segment()))
                     in_segment = 0
                 plan.append(("python", index))
+                continue
+            if refill is not None:
+                self._refills.append((index, refill))
         if in_segment:
             plan.append(("rust", program.n_segments - 1))
         for probe in self.model.probes:
@@ -127,6 +131,9 @@ class Simulator(nengo.Simulator):
         if self._program is None:
             self._compile()
         assert self._program is not None
+        # Tables drawn by make_step (WhiteSignal) are read from the step functions just made.
+        for index, refill in self._refills:
+            refill(self._steps[index])
         self._program.clear_samples()
         program = self._program
         calls: list[Callable[[], None]] = []

@@ -13,3 +13,4 @@ pub mod neurons;
 pub mod ops;
 pub mod program;
 pub mod span;
+pub mod tables;

@@ -8,6 +8,7 @@ use super::filters::LinearFilter;
 use super::learning::LearningRule;
 use super::neurons::NeuronKind;
 use super::span::Span;
+use super::tables::TableProcess;
 
 /// A dense matrix in place: element (r, c) at `ptr + r * row_stride + c * col_stride`.
 #[derive(Debug)]
@@ -48,6 +49,9 @@ pub enum Op {
     Neurons { kind: NeuronKind, dt: f64, j: Span, out: Span, states: Vec<Span> },
     /// One step of a linear synapse filter (`SimProcess` of a `LinearFilter`).
     Filter(LinearFilter),
+    /// One step of an input process that emits a row of a table (`SimProcess` of a
+    /// `PresentInput`, `Piecewise` or `WhiteSignal`).
+    Table(TableProcess),
     /// One step of a learning rule, writing its weight change.
     Learning(LearningRule),
 }
@@ -106,6 +110,7 @@ impl Op {
                 );
             }
             Op::Filter(filter) => filter.step(scratch),
+            Op::Table(process) => process.step(),
             Op::Learning(rule) => rule.step(),
         }
     }

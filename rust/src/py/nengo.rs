@@ -15,6 +15,7 @@ use crate::nengo::neurons::NeuronKind;
 use crate::nengo::ops::{Matrix, Op, Pattern};
 use crate::nengo::program::Program;
 use crate::nengo::span::Span;
+use crate::nengo::tables::{RowRule, TableProcess};
 
 /// An operand: a float64 array and, optionally, the element offsets (from its first element)
 /// of the elements used, in order. Without offsets the array must be C-contiguous.
@@ -281,6 +282,79 @@ impl PyNengoProgram {
         check_len("filter output", output.len(), input.len())?;
         check_len("filter state", state.len(), kind.order() * input.len())?;
         self.program.push(Op::Filter(LinearFilter { kind, input, output, state, inc }));
+        Ok(())
+    }
+
+    /// An input process emitting row `rule(t)` of `rows` (n_rows × width, C-contiguous) into
+    /// `output` (width elements), set or added (`inc`). `rule` is `presentation`
+    /// (`PresentInput`: needs `presentation_time`), `piecewise` (`Piecewise`, zero
+    /// interpolation: needs the sorted `times`, one fewer than the rows, whose first row holds
+    /// the zeros before the first time) or `periodic` (`WhiteSignal`: one period of rows);
+    /// `time` is the simulator's time signal, `dt` its step.
+    #[pyo3(signature = (rule, rows, time, output, inc, *, dt, presentation_time=None, times=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn add_table_process(
+        &mut self,
+        rule: &str,
+        rows: &Bound<'_, PyArrayDyn<f64>>,
+        time: &Bound<'_, PyArrayDyn<f64>>,
+        output: Operand<'_>,
+        inc: bool,
+        dt: f64,
+        presentation_time: Option<f64>,
+        times: Option<Vec<f64>>,
+    ) -> PyResult<()> {
+        let invalid = |what: String| Err(PyValueError::new_err(format!("table process: {what}")));
+        if !(dt.is_finite() && dt > 0.0) {
+            return invalid(format!("dt must be finite and > 0, got {dt}"));
+        }
+        let [n_rows, width] = rows.shape() else {
+            return invalid(format!("rows must be 2-D, got shape {:?}", rows.shape()));
+        };
+        let (n_rows, width) = (*n_rows, *width);
+        // Row indices are computed in float64, exact below 2^53.
+        if n_rows == 0 || n_rows as u64 > 1 << 53 {
+            return invalid(format!("rows must have 1 to 2^53 rows, got {n_rows}"));
+        }
+        if time.len() != 1 {
+            return invalid(format!("time must be a scalar signal, got {} elements", time.len()));
+        }
+        let rule = match (rule, presentation_time, times) {
+            ("presentation", Some(presentation_time), None) => {
+                if !(presentation_time.is_finite() && presentation_time > 0.0) {
+                    return invalid(format!("presentation_time must be finite and > 0, got {presentation_time}"));
+                }
+                RowRule::Presentation { dt, presentation_time }
+            }
+            ("piecewise", None, Some(times)) => {
+                if times.iter().any(|x| x.is_nan()) || !times.windows(2).all(|w| w[0] <= w[1]) {
+                    return invalid("times must be sorted and not NaN".to_string());
+                }
+                if n_rows != times.len() + 1 {
+                    return invalid(format!("rows: {n_rows} rows for {} times (one more needed)", times.len()));
+                }
+                RowRule::Piecewise { dt, times }
+            }
+            ("periodic", None, None) => RowRule::Periodic { dt },
+            ("presentation" | "piecewise" | "periodic", ..) => {
+                return invalid(format!(
+                    "rule {rule:?} takes {}",
+                    match rule {
+                        "presentation" => "presentation_time and no times",
+                        "piecewise" => "times and no presentation_time",
+                        _ => "neither presentation_time nor times",
+                    }
+                ));
+            }
+            (other, ..) => return invalid(format!("unknown rule {other:?}")),
+        };
+        let table = self.contiguous(rows, false, "table process rows")?;
+        let output = self.span(&output, true, "table process output")?;
+        check_len("table process output", output.len(), width)?;
+        self.arrays.push(time.clone().into_any().unbind());
+        let time = time.data() as *const f64;
+        let Span::Contiguous { ptr, .. } = table else { unreachable!("contiguous span") };
+        self.program.push(Op::Table(TableProcess { rule, rows: ptr, n_rows, time, output, inc }));
         Ok(())
     }
 
