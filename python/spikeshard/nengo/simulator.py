@@ -63,6 +63,7 @@ class Simulator(nengo.Simulator):
         partitioner: Any = None,
         assignments: Mapping[Hashable, int] | None = None,
     ) -> None:
+        self.closed = True  # as nengo's: __del__ must not warn if checking the arguments fails
         self.partitioner = partitioner
         self.assignments = check_assignments(assignments, partitioner)
         self._program: NengoProgram | None = None

@@ -170,17 +170,14 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut lanes = [0.0f64; 4];
-    let chunks = n / 4;
-    for k in 0..chunks {
+    let (a_chunks, b_chunks) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
         for lane in 0..4 {
-            lanes[lane] += a[4 * k + lane] * b[4 * k + lane];
+            lanes[lane] += x[lane] * y[lane];
         }
     }
-    let mut sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-    for k in 4 * chunks..n {
-        sum += a[k] * b[k];
-    }
-    sum
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
 }
 
 #[cfg(test)]
