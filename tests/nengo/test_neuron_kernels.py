@@ -53,28 +53,52 @@ def _none(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 # parameter passed in the wrong order changes the result.
 CASES: list[tuple[nengo.neurons.NeuronType, tuple[float, float], Init]] = [
     (nengo.LIF(tau_rc=0.03, tau_ref=0.004, min_voltage=-0.7, amplitude=0.4), (-3, 8), _lif_state),
-    (nengo.LIF(tau_rc=0.01, tau_ref=0.0015, min_voltage=-np.inf, amplitude=2.5), (-3, 30),
-     _lif_state),
+    (
+        nengo.LIF(tau_rc=0.01, tau_ref=0.0015, min_voltage=-np.inf, amplitude=2.5),
+        (-3, 30),
+        _lif_state,
+    ),
     (nengo.LIFRate(tau_rc=0.03, tau_ref=0.004, amplitude=0.4), (-3, 8), _none),
     (nengo.LIFRate(tau_rc=0.01, tau_ref=0.0, amplitude=2.5), (-3, 30), _none),
-    (nengo.AdaptiveLIF(tau_n=0.05, inc_n=0.3, tau_rc=0.03, tau_ref=0.004, min_voltage=-0.7,
-                       amplitude=0.4), (-3, 8), _alif_state),
-    (nengo.AdaptiveLIF(tau_n=2.0, inc_n=0.002, tau_rc=0.01, tau_ref=0.0015, min_voltage=-2.0,
-                       amplitude=2.5), (-3, 30), _alif_state),
-    (nengo.AdaptiveLIFRate(tau_n=0.05, inc_n=0.3, tau_rc=0.03, tau_ref=0.004, amplitude=0.4),
-     (-3, 8), lambda rng, n: {"adaptation": rng.uniform(0.0, 2.0, n)}),
-    (nengo.AdaptiveLIFRate(tau_n=2.0, inc_n=0.002, tau_rc=0.01, tau_ref=0.0015, amplitude=2.5),
-     (-3, 30), lambda rng, n: {"adaptation": rng.uniform(0.0, 2.0, n)}),
+    (
+        nengo.AdaptiveLIF(
+            tau_n=0.05, inc_n=0.3, tau_rc=0.03, tau_ref=0.004, min_voltage=-0.7, amplitude=0.4
+        ),
+        (-3, 8),
+        _alif_state,
+    ),
+    (
+        nengo.AdaptiveLIF(
+            tau_n=2.0, inc_n=0.002, tau_rc=0.01, tau_ref=0.0015, min_voltage=-2.0, amplitude=2.5
+        ),
+        (-3, 30),
+        _alif_state,
+    ),
+    (
+        nengo.AdaptiveLIFRate(tau_n=0.05, inc_n=0.3, tau_rc=0.03, tau_ref=0.004, amplitude=0.4),
+        (-3, 8),
+        lambda rng, n: {"adaptation": rng.uniform(0.0, 2.0, n)},
+    ),
+    (
+        nengo.AdaptiveLIFRate(tau_n=2.0, inc_n=0.002, tau_rc=0.01, tau_ref=0.0015, amplitude=2.5),
+        (-3, 30),
+        lambda rng, n: {"adaptation": rng.uniform(0.0, 2.0, n)},
+    ),
     (nengo.RectifiedLinear(amplitude=0.3), (-50, 400), _none),
     (nengo.SpikingRectifiedLinear(amplitude=0.3), (-50, 400), _voltage(0, 1)),
     (nengo.SpikingRectifiedLinear(amplitude=1.7), (-20, 2500), _voltage(0, 1)),
     (nengo.Sigmoid(tau_ref=0.004), (-6, 6), _none),
     (nengo.Tanh(tau_ref=0.0015), (-3, 3), _none),
-    (nengo.Izhikevich(), (-40, 25), lambda rng, n: {"voltage": rng.uniform(-80, 29, n),
-                                                    "recovery": rng.uniform(-20, 5, n)}),
-    (nengo.Izhikevich(tau_recovery=0.1, coupling=0.26, reset_voltage=-55.0, reset_recovery=4.0),
-     (-40, 25), lambda rng, n: {"voltage": rng.uniform(-80, 29, n),
-                                "recovery": rng.uniform(-20, 5, n)}),
+    (
+        nengo.Izhikevich(),
+        (-40, 25),
+        lambda rng, n: {"voltage": rng.uniform(-80, 29, n), "recovery": rng.uniform(-20, 5, n)},
+    ),
+    (
+        nengo.Izhikevich(tau_recovery=0.1, coupling=0.26, reset_voltage=-55.0, reset_recovery=4.0),
+        (-40, 25),
+        lambda rng, n: {"voltage": rng.uniform(-80, 29, n), "recovery": rng.uniform(-20, 5, n)},
+    ),
     # RegularSpiking's input is a rate (Hz), negative for bases such as Tanh.
     (nengo.RegularSpiking(nengo.LIFRate(), amplitude=0.6), (-200, 900), _voltage(-1, 1)),
     (nengo.RegularSpiking(nengo.AdaptiveLIFRate(), amplitude=2.0), (0, 400), _voltage(0, 1)),
@@ -82,14 +106,22 @@ CASES: list[tuple[nengo.neurons.NeuronType, tuple[float, float], Init]] = [
 IDS = [f"{i}-{type(nt).__name__}" for i, (nt, _, _) in enumerate(CASES)]
 
 
-def _step_rust(spec: NeuronSpec, j: np.ndarray, out: np.ndarray, state: dict[str, np.ndarray],
-               n_steps: int = 1) -> None:
-    _engine.nengo_step_neurons(spec.name, list(spec.params), DT, j, out,
-                               [state[s] for s in spec.states], n_steps)
+def _step_rust(
+    spec: NeuronSpec, j: np.ndarray, out: np.ndarray, state: dict[str, np.ndarray], n_steps: int = 1
+) -> None:
+    _engine.nengo_step_neurons(
+        spec.name, list(spec.params), DT, j, out, [state[s] for s in spec.states], n_steps
+    )
 
 
-def _check(nengo_out: np.ndarray, rust_out: np.ndarray, nengo_state: dict[str, np.ndarray],
-           rust_state: dict[str, np.ndarray], spiking: bool, exact: bool) -> None:
+def _check(
+    nengo_out: np.ndarray,
+    rust_out: np.ndarray,
+    nengo_state: dict[str, np.ndarray],
+    rust_state: dict[str, np.ndarray],
+    spiking: bool,
+    exact: bool,
+) -> None:
     if spiking or exact:
         np.testing.assert_array_equal(rust_out, nengo_out)
     else:
@@ -98,8 +130,9 @@ def _check(nengo_out: np.ndarray, rust_out: np.ndarray, nengo_state: dict[str, n
         if exact:
             np.testing.assert_array_equal(rust_state[name], value, err_msg=name)
         else:
-            np.testing.assert_allclose(rust_state[name], value, rtol=1e-12, atol=1e-12,
-                                       err_msg=name)
+            np.testing.assert_allclose(
+                rust_state[name], value, rtol=1e-12, atol=1e-12, err_msg=name
+            )
 
 
 def compare_varying_input(case: int, exact: bool = False) -> np.ndarray:
@@ -181,16 +214,22 @@ for case in range(len(t.CASES)):
 """
 
 
-@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
-                    reason="numpy dispatch targets named for x86")
+@pytest.mark.skipif(
+    platform.machine() not in ("x86_64", "AMD64"), reason="numpy dispatch targets named for x86"
+)
 def test_bit_identical_with_numpy_on_libm():
     targets = _numpy_dispatch_targets()
     if not targets:
         pytest.skip("cannot list numpy's SIMD dispatch targets")
     env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(targets)}
-    result = subprocess.run([sys.executable, "-c", _EXACT_SCRIPT], env=env,
-                            cwd=Path(__file__).parents[2], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", _EXACT_SCRIPT],
+        env=env,
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode == 77:
         pytest.skip("numpy's scalar math differs from libm on this platform")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -217,21 +256,31 @@ class _MyLIF(nengo.LIF):
         super().step(dt, 2 * J, output, voltage, refractory_time)
 
 
-@pytest.mark.parametrize("nt", [
-    nengo.StochasticSpiking(nengo.LIFRate()),
-    nengo.PoissonSpiking(nengo.LIFRate()),
-    nengo.Direct(),
-    _MyLIF(),
-], ids=["StochasticSpiking", "PoissonSpiking", "Direct", "LIF-subclass"])
+@pytest.mark.parametrize(
+    "nt",
+    [
+        nengo.StochasticSpiking(nengo.LIFRate()),
+        nengo.PoissonSpiking(nengo.LIFRate()),
+        nengo.Direct(),
+        _MyLIF(),
+    ],
+    ids=["StochasticSpiking", "PoissonSpiking", "Direct", "LIF-subclass"],
+)
 def test_unsupported_types_have_no_spec(nt):
     assert neuron_spec(nt) is None
 
 
 def test_spec_reads_parameters_in_constructor_order():
-    spec = neuron_spec(nengo.AdaptiveLIF(tau_n=1.5, inc_n=0.2, tau_rc=0.03, tau_ref=0.004,
-                                         min_voltage=-0.7, amplitude=0.4))
-    assert spec == NeuronSpec("AdaptiveLIF", (1.5, 0.2, 0.03, 0.004, -0.7, 0.4),
-                              ("voltage", "refractory_time", "adaptation"))
+    spec = neuron_spec(
+        nengo.AdaptiveLIF(
+            tau_n=1.5, inc_n=0.2, tau_rc=0.03, tau_ref=0.004, min_voltage=-0.7, amplitude=0.4
+        )
+    )
+    assert spec == NeuronSpec(
+        "AdaptiveLIF",
+        (1.5, 0.2, 0.03, 0.004, -0.7, 0.4),
+        ("voltage", "refractory_time", "adaptation"),
+    )
 
 
 def test_binding_rejects_bad_arguments():

@@ -27,7 +27,7 @@ def run_both(net: nengo.Network, probes: list[nengo.Probe], run: float = 0.3, **
 
 def assert_same(reference, ours, atol=1e-9):
     """Equal up to rounding: numpy's SIMD exp/log differ from libm's by an ulp or two."""
-    for expected, got in zip(reference, ours):
+    for expected, got in zip(reference, ours, strict=True):
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=atol)
 
@@ -88,7 +88,7 @@ def test_model_without_python_functions_runs_entirely_in_rust():
         stim = nengo.Node([0.5, -0.3])
         ensembles = [nengo.Ensemble(50, 2) for _ in range(4)]
         nengo.Connection(stim, ensembles[0])
-        for pre, post in zip(ensembles, ensembles[1:] + ensembles[:1]):
+        for pre, post in zip(ensembles, ensembles[1:] + ensembles[:1], strict=True):
             nengo.Connection(pre, post, synapse=0.005)
         probes = [nengo.Probe(e, synapse=0.01) for e in ensembles]
     reference, ours, sim = run_both(net, probes, run=0.5)
