@@ -167,9 +167,7 @@ impl NeuronKind {
             NeuronKind::Lif { tau_rc, tau_ref, min_voltage, amplitude } => {
                 let [voltage, refractory_time] = states else { unreachable!() };
                 let lif = LifStep::new(dt, tau_rc, tau_ref, min_voltage, amplitude);
-                for (((o, &j), v), r) in out.iter_mut().zip(j).zip(voltage.iter_mut()).zip(refractory_time.iter_mut()) {
-                    *o = lif.step(j, v, r);
-                }
+                lif.step_all(j, out, voltage, refractory_time);
             }
             NeuronKind::AdaptiveLif { tau_n, inc_n, tau_rc, tau_ref, min_voltage, amplitude } => {
                 let [voltage, refractory_time, adaptation] = states else { unreachable!() };
@@ -252,6 +250,39 @@ struct LifStep {
 impl LifStep {
     fn new(dt: f64, tau_rc: f64, tau_ref: f64, min_voltage: f64, amplitude: f64) -> Self {
         Self { dt, tau_rc, tau_ref, min_voltage, spike: amplitude / dt, decay_full: (-dt / tau_rc).exp_m1() }
+    }
+
+    /// [`LifStep::step`] for a population, in two passes: a branch-free pass (vectorised)
+    /// finishes every neuron that neither spikes nor leaves its refractory period mid-step,
+    /// with the same arithmetic as `step`; the few others keep their values and are then
+    /// stepped one by one with `step` (bit-identical to calling `step` for every neuron).
+    fn step_all(&self, j: &[f64], out: &mut [f64], voltage: &mut [f64], refractory_time: &mut [f64]) {
+        let n = j.len();
+        let (out, voltage, refractory_time) = (&mut out[..n], &mut voltage[..n], &mut refractory_time[..n]);
+        let mut special = vec![0u8; n];
+        for i in 0..n {
+            let (v0, r0, ji) = (voltage[i], refractory_time[i], j[i]);
+            let r = r0 - self.dt;
+            let delta_t = self.dt - r;
+            // clip(delta_t, 0, dt) is dt (full decay) or +0 (expm1(-0) = -0); anything else,
+            // NaN included, goes to `step`.
+            let full = delta_t >= self.dt;
+            let none = delta_t < 0.0;
+            let decay = if full { self.decay_full } else { -0.0 };
+            let v = v0 - (ji - v0) * decay;
+            let spiked = v > 1.0;
+            let v = if v < self.min_voltage { self.min_voltage } else { v };
+            let is_special = spiked | !(full | none);
+            special[i] = u8::from(is_special);
+            out[i] = f64::from(spiked) * self.spike;
+            voltage[i] = if is_special { v0 } else { v };
+            refractory_time[i] = if is_special { r0 } else { r };
+        }
+        for i in 0..n {
+            if special[i] != 0 {
+                out[i] = self.step(j[i], &mut voltage[i], &mut refractory_time[i]);
+            }
+        }
     }
 
     /// nengo's `LIF.step` for one neuron: updates voltage and refractory time, returns the output.
@@ -424,6 +455,37 @@ mod tests {
         assert_eq!(v[2], half);
         // Strong inhibition is clipped at min_voltage.
         assert_eq!(v[3], -0.5);
+    }
+
+    #[test]
+    fn lif_population_pass_is_bit_identical_to_stepping_each_neuron() {
+        let lif = LifStep::new(DT, 0.02, 0.002, -1.0, -0.7);
+        let n = 300;
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut uniform = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut v: Vec<f64> = (0..n).map(|_| 1.2 * uniform() - 0.1).collect();
+        let mut r: Vec<f64> = (0..n).map(|k| if k % 3 == 0 { 0.003 * uniform() } else { 0.0 }).collect();
+        r[7] = DT; // leaves the refractory period exactly at the step
+        r[8] = f64::NAN;
+        let (mut v_each, mut r_each) = (v.clone(), r.clone());
+        let mut out = vec![9.0; n];
+        for _ in 0..200 {
+            let j: Vec<f64> = (0..n).map(|_| 3.0 * uniform() - 0.5).collect();
+            lif.step_all(&j, &mut out, &mut v, &mut r);
+            for k in 0..n {
+                let expected = lif.step(j[k], &mut v_each[k], &mut r_each[k]);
+                assert_eq!(out[k].to_bits(), expected.to_bits(), "output {k}");
+            }
+            // NaN's sign bit depends on operand order, which the compiler may commute.
+            let bits = |x: &[f64]| x.iter().map(|y| if y.is_nan() { 0 } else { y.to_bits() }).collect::<Vec<_>>();
+            assert_eq!(bits(&v), bits(&v_each));
+            assert_eq!(bits(&r), bits(&r_each));
+        }
     }
 
     #[test]
