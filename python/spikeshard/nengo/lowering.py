@@ -48,7 +48,7 @@ def float_array(value: Any, what: str) -> np.ndarray:
 
 def operand(array: np.ndarray, index: np.ndarray | None = None) -> Operand:
     """``array`` (optionally its flat C-order elements ``index``) as a program operand."""
-    if index is None and array.flags.c_contiguous:
+    if array.flags.c_contiguous and (index is None or is_identity(index, array.size)):
         return array, None
     if array.ndim == 0:
         offsets = np.zeros(1, dtype=np.int64)
@@ -59,6 +59,12 @@ def operand(array: np.ndarray, index: np.ndarray | None = None) -> Operand:
     if index is not None:
         offsets = offsets[np.asarray(index, dtype=np.int64).ravel()]
     return array, np.ascontiguousarray(offsets, dtype=np.int64)
+
+
+def is_identity(index: np.ndarray, size: int) -> bool:
+    """Whether ``index`` selects all ``size`` elements in order (no gather needed)."""
+    index = np.asarray(index)
+    return index.size == size and bool(np.array_equal(index.ravel(), np.arange(size)))
 
 
 def flat_index(array: np.ndarray, selection: Any = None) -> np.ndarray:

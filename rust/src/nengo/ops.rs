@@ -76,17 +76,30 @@ impl Op {
             Op::ElementwiseInc { a, x, y } => run_elementwise_inc(a, x, y),
             Op::DotInc { a, x, y } => run_dot_inc(a, x, y, scratch),
             Op::BsrDotInc { blocks, br, bc, pattern, x, y } => {
+                // As scipy: the product into a fresh vector, then added to y.
                 x.read_into(scratch);
                 let (br, bc) = (*br, *bc);
-                for block_row in 0..pattern.indptr.len() - 1 {
+                let mut product = vec![0.0; y.len()];
+                for (block_row, sums) in product.chunks_exact_mut(br).enumerate() {
                     for entry in pattern.indptr[block_row]..pattern.indptr[block_row + 1] {
-                        let block = blocks.add(entry * br * bc);
+                        let block = std::slice::from_raw_parts(blocks.add(entry * br * bc), br * bc);
                         let xs = &scratch[pattern.indices[entry] * bc..][..bc];
-                        for r in 0..br {
-                            let row = std::slice::from_raw_parts(block.add(r * bc), bc);
-                            *y.at(block_row * br + r) += dot(row, xs);
+                        if let Ok(x4) = <&[f64; 4]>::try_from(xs) {
+                            // nengo's encoders in 4-D: blocks of neurons × 4 dimensions.
+                            for (sum, row) in sums.iter_mut().zip(block.chunks_exact(4)) {
+                                let r: &[f64; 4] = row.try_into().expect("4 columns");
+                                *sum += (r[0] * x4[0] + r[1] * x4[1]) + (r[2] * x4[2] + r[3] * x4[3]);
+                            }
+                        } else {
+                            for (sum, row) in sums.iter_mut().zip(block.chunks_exact(bc)) {
+                                *sum += if bc < 8 { row.iter().zip(xs).map(|(a, b)| a * b).sum() } else { dot(row, xs) };
+                            }
                         }
                     }
+                }
+                match y.as_mut_slice() {
+                    Some(ys) => ys.iter_mut().zip(&product).for_each(|(y, p)| *y += p),
+                    None => product.iter().enumerate().for_each(|(k, p)| *y.at(k) += p),
                 }
             }
             Op::CsrDotInc { data, pattern, x, y } => {
