@@ -1,6 +1,6 @@
 """Command line: ``spikeshard info``, ``spikeshard mpirun -np N script.py``, and
 ``python -m spikeshard script.py`` (run a script so that a failure on any MPI rank ends the
-whole job, as nengo_mpi's ``python -m nengo_mpi``)."""
+whole job and ``nengo.Simulator`` is spikeshard's, as nengo_mpi's ``python -m nengo_mpi``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pathlib import Path
 USAGE = """usage:
   spikeshard info                       versions, engine, SIMD level, MPI library, threads
   spikeshard mpirun -np N script.py ... run script.py on N ranks with the right mpirun flags
-  python -m spikeshard script.py ...    run a script (under mpirun: abort all ranks on error)
+  python -m spikeshard script.py ...    run a script (nengo.Simulator is spikeshard's;
+                                        under mpirun: abort all ranks on error)
 """
 
 
@@ -122,8 +123,22 @@ def _mpiexec_version(mpiexec: str) -> str:
         return ""
 
 
+def use_spikeshard_for_nengo() -> None:
+    """Makes ``nengo.Simulator`` spikeshard's (when nengo is installed), as nengo_mpi's
+    ``python -m nengo_mpi script.py`` does, so an unchanged nengo script runs on it."""
+    try:
+        import nengo
+    except ImportError:
+        return
+    from .nengo import Simulator
+
+    nengo.Simulator = Simulator
+
+
 def run_script(path: str, argv: list[str]) -> None:
-    """Runs ``path`` as __main__; under MPI an uncaught exception aborts every rank."""
+    """Runs ``path`` as __main__ (nengo scripts on spikeshard's simulator); under MPI an
+    uncaught exception aborts every rank."""
+    use_spikeshard_for_nengo()
     sys.argv = [path, *argv]
     sys.path.insert(0, str(Path(path).resolve().parent))
     try:

@@ -180,6 +180,38 @@ def test_assignments_are_checked():
         assert sim.assignments == {ens: 0}
 
 
+def test_several_mpi_ranks_are_refused_until_distribution_exists(monkeypatch):
+    from spikeshard.errors import UnsupportedError
+
+    with nengo.Network() as net:
+        nengo.Ensemble(10, 1)
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    with pytest.raises(UnsupportedError, match="one process.*without mpirun"):
+        Simulator(net, progress_bar=False)
+
+
+def test_python_m_spikeshard_runs_nengo_scripts_on_spikeshard(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "model.py"
+    script.write_text(
+        "import nengo\n"
+        "with nengo.Network(seed=0) as net:\n"
+        "    ens = nengo.Ensemble(20, 1)\n"
+        "    nengo.Connection(nengo.Node(0.5), ens)\n"
+        "    probe = nengo.Probe(ens, synapse=0.01)\n"
+        "with nengo.Simulator(net, progress_bar=False) as sim:\n"
+        "    sim.run(0.1)\n"
+        "print(type(sim).__module__, sim.data[probe].shape, sim.python_operators)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "spikeshard", str(script)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "spikeshard.nengo.simulator (100, 1) []"
+
+
 def test_program_rejects_operands_outside_their_arrays():
     program = NengoProgram()
     src, dst = np.zeros(4), np.zeros(4)

@@ -22,6 +22,8 @@ from nengo.exceptions import SimulatorClosed, ValidationError
 from nengo.utils.progress import Progress, ProgressTracker
 
 from spikeshard._engine import NengoProgram
+from spikeshard.comm import launched_by_mpirun
+from spikeshard.errors import UnsupportedError
 from spikeshard.nengo.lowering import Refill, Unsupported, float_array, lower, operand
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,11 @@ class Simulator(nengo.Simulator):
         assignments: Mapping[Hashable, int] | None = None,
     ) -> None:
         self.closed = True  # as nengo's: __del__ must not warn if checking the arguments fails
+        if launched_by_mpirun():
+            raise UnsupportedError(
+                "spikeshard.nengo.Simulator runs a nengo model in one process; distributing it "
+                "over MPI ranks is not implemented yet: run the script without mpirun"
+            )
         self.partitioner = partitioner
         self.assignments = check_assignments(assignments, partitioner)
         self._program: NengoProgram | None = None
