@@ -236,7 +236,7 @@ def test_program_steps_strided_views_in_place():
     base = np.arange(12.0).reshape(3, 4)
     column = base[:, 1]  # strided view
     target = np.zeros(3)
-    from spikeshard.nengo.lowering import operand
+    from spikeshard.nengo.operands import operand
 
     program.add_copy(operand(column), (target, None), True)
     program.add_reset(operand(base[::2, ::3]), -1.0)

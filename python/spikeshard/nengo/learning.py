@@ -6,6 +6,7 @@ Each computes ``delta`` from filtered activities exactly as its nengo ``make_ste
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,63 +14,75 @@ from nengo.builder.learning_rules import SimBCM, SimOja, SimPES, SimVoja
 from nengo.builder.signal import SignalDict
 
 from spikeshard._engine import NengoProgram
+from spikeshard.nengo.operands import Operand, Unsupported, float_array, operand
+
+#: The signals a rule reads, none of which may share memory with the ``delta`` it writes.
+READ_SIGNALS = (
+    "pre_filtered",
+    "pre_decoded",
+    "post_filtered",
+    "error",
+    "weights",
+    "scaled_encoders",
+)
 
 
-def lower_learning_rule(op: Any, signals: SignalDict, dt: float, program: NengoProgram) -> None:
-    """Adds a learning-rule operator to ``program``."""
-    from spikeshard.nengo.lowering import Unsupported, flat_index, float_array, operand
+def vector(op: Any, signals: SignalDict, name: str) -> Operand:
+    """The operand of ``op``'s signal ``name`` (read in C order, like nengo's arrays)."""
+    return operand(float_array(signals[getattr(op, name)], f"{type(op).__name__} {name}"))
 
-    def vector(signal: Any, what: str) -> tuple[np.ndarray, np.ndarray | None]:
-        array = float_array(signals[signal], f"{type(op).__name__} {what}")
-        return operand(array, flat_index(array))
 
-    for name in (
-        "pre_filtered",
-        "pre_decoded",
-        "post_filtered",
-        "error",
-        "weights",
-        "scaled_encoders",
-    ):
+def delta_operand(op: Any, signals: SignalDict) -> Operand:
+    """``op``'s ``delta``, after checking it overlaps none of the signals the rule reads."""
+    delta = signals[op.delta]
+    for name in READ_SIGNALS:
         sig = getattr(op, name, None)
-        if sig is not None and np.shares_memory(signals[sig], signals[op.delta]):
+        if sig is not None and np.shares_memory(signals[sig], delta):
             raise Unsupported(f"{type(op).__name__} delta overlaps its {name}")
-    delta = vector(op.delta, "delta")
-    if isinstance(op, SimPES):
-        pre = vector(op.pre_filtered, "pre")
-        n_neurons = signals[op.pre_filtered].shape[0]
-        alpha = -op.learning_rate * dt / n_neurons
-        program.add_learning_rule("PES", alpha, pre, vector(op.error, "error"), delta)
-    elif isinstance(op, SimBCM):
-        program.add_learning_rule(
-            "BCM",
-            op.learning_rate * dt,
-            vector(op.pre_filtered, "pre"),
-            vector(op.post_filtered, "post"),
-            delta,
-            extra=vector(op.theta, "theta"),
-        )
-    elif isinstance(op, SimOja):
-        program.add_learning_rule(
-            "Oja",
-            op.learning_rate * dt,
-            vector(op.pre_filtered, "pre"),
-            vector(op.post_filtered, "post"),
-            delta,
-            matrix=vector(op.weights, "weights"),
-            beta=float(op.beta),
-        )
-    elif isinstance(op, SimVoja):
-        scale = np.asarray(op.scale, dtype=np.float64).ravel()
-        program.add_learning_rule(
-            "Voja",
-            op.learning_rate * dt,
-            vector(op.pre_decoded, "pre"),
-            vector(op.post_filtered, "post"),
-            delta,
-            extra=vector(op.learning_signal, "learning signal"),
-            matrix=vector(op.scaled_encoders, "encoders"),
-            scale=scale.tolist(),
-        )
-    else:
-        raise Unsupported(f"{type(op).__name__} runs in Python")
+    return vector(op, signals, "delta")
+
+
+def lower_pes(op: SimPES, signals: SignalDict, dt: float, program: NengoProgram) -> None:
+    delta = delta_operand(op, signals)
+    alpha = -op.learning_rate * dt / signals[op.pre_filtered].shape[0]
+    pre, error = vector(op, signals, "pre_filtered"), vector(op, signals, "error")
+    program.add_learning_rule("PES", alpha, pre, error, delta)
+
+
+def lower_bcm(op: SimBCM, signals: SignalDict, dt: float, program: NengoProgram) -> None:
+    delta = delta_operand(op, signals)
+    pre, post = vector(op, signals, "pre_filtered"), vector(op, signals, "post_filtered")
+    theta = vector(op, signals, "theta")
+    program.add_learning_rule("BCM", op.learning_rate * dt, pre, post, delta, extra=theta)
+
+
+def lower_oja(op: SimOja, signals: SignalDict, dt: float, program: NengoProgram) -> None:
+    delta = delta_operand(op, signals)
+    pre, post = vector(op, signals, "pre_filtered"), vector(op, signals, "post_filtered")
+    weights = vector(op, signals, "weights")
+    alpha, beta = op.learning_rate * dt, float(op.beta)
+    program.add_learning_rule("Oja", alpha, pre, post, delta, matrix=weights, beta=beta)
+
+
+def lower_voja(op: SimVoja, signals: SignalDict, dt: float, program: NengoProgram) -> None:
+    delta = delta_operand(op, signals)
+    pre, post = vector(op, signals, "pre_decoded"), vector(op, signals, "post_filtered")
+    program.add_learning_rule(
+        "Voja",
+        op.learning_rate * dt,
+        pre,
+        post,
+        delta,
+        extra=vector(op, signals, "learning_signal"),
+        matrix=vector(op, signals, "scaled_encoders"),
+        scale=np.asarray(op.scale, dtype=np.float64).ravel().tolist(),
+    )
+
+
+#: The lowering of each learning-rule operator (exact types).
+LEARNING_LOWERINGS: dict[type, Callable[[Any, SignalDict, float, NengoProgram], None]] = {
+    SimPES: lower_pes,
+    SimBCM: lower_bcm,
+    SimOja: lower_oja,
+    SimVoja: lower_voja,
+}

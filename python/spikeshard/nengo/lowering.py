@@ -16,7 +16,6 @@ from typing import Any
 import nengo
 import numpy as np
 from nengo.builder import operator as ops
-from nengo.builder.learning_rules import SimBCM, SimOja, SimPES, SimVoja
 from nengo.builder.neurons import SimNeurons
 from nengo.builder.probe import SimProbe
 from nengo.builder.processes import SimProcess
@@ -24,63 +23,15 @@ from nengo.builder.signal import SignalDict
 from nengo.processes import Piecewise, PresentInput, WhiteNoise, WhiteSignal
 
 from spikeshard._engine import NengoProgram
-from spikeshard.nengo.learning import lower_learning_rule
+from spikeshard.nengo.learning import LEARNING_LOWERINGS
 from spikeshard.nengo.neurons import neuron_spec
-
-#: An operand as the program takes it: an array and the offsets of the elements used.
-Operand = tuple[np.ndarray, np.ndarray | None]
-
-
-class Unsupported(Exception):
-    """The operator must run in Python; the message says why."""
-
-
-def float_array(value: Any, what: str) -> np.ndarray:
-    """``value`` as a float64 ndarray the program can address, or Unsupported."""
-    if not isinstance(value, np.ndarray) or value.dtype != np.float64:
-        raise Unsupported(
-            f"{what} is {type(value).__name__} of {getattr(value, 'dtype', '?')}, not float64"
-        )
-    if value.strides and any(s % value.itemsize for s in value.strides):
-        raise Unsupported(f"{what} has strides that are not whole elements")
-    return value
-
-
-def operand(array: np.ndarray, index: np.ndarray | None = None) -> Operand:
-    """``array`` (optionally its flat C-order elements ``index``) as a program operand."""
-    if array.flags.c_contiguous and (index is None or is_identity(index, array.size)):
-        return array, None
-    if array.ndim == 0:
-        offsets = np.zeros(1, dtype=np.int64)
-    else:
-        strides = np.asarray(array.strides, dtype=np.int64) // array.itemsize
-        grid = np.indices(array.shape, dtype=np.int64).reshape(array.ndim, -1)
-        offsets = strides @ grid
-    if index is not None:
-        offsets = offsets[np.asarray(index, dtype=np.int64).ravel()]
-    return array, np.ascontiguousarray(offsets, dtype=np.int64)
-
-
-def is_identity(index: np.ndarray, size: int) -> bool:
-    """Whether ``index`` selects all ``size`` elements in order (no gather needed)."""
-    index = np.asarray(index)
-    return index.size == size and bool(np.array_equal(index.ravel(), np.arange(size)))
-
-
-def flat_index(array: np.ndarray, selection: Any = None) -> np.ndarray:
-    """Flat C-order indices of ``array[selection]`` (all elements when None), keeping its shape."""
-    index = np.arange(array.size, dtype=np.int64).reshape(array.shape)
-    return index if selection is None else index[selection]
-
-
-def fit_to(index: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """``index`` broadcast to ``shape`` as numpy's ``dst[...] = src`` does (dropping leading 1s)."""
-    while index.ndim > len(shape) and index.shape[0] == 1:
-        index = index[0]
-    try:
-        return np.broadcast_to(index, shape)
-    except ValueError as error:
-        raise Unsupported(f"cannot broadcast {index.shape} to {shape}") from error
+from spikeshard.nengo.operands import (
+    Unsupported,
+    fit_to,
+    flat_index,
+    float_array,
+    operand,
+)
 
 
 def lower_time_update(
@@ -115,7 +66,7 @@ def lower_elementwise_inc(
     product = np.broadcast_shapes(a.shape, x.shape)
     a_index = fit_to(np.broadcast_to(flat_index(a), product), y.shape)
     x_index = fit_to(np.broadcast_to(flat_index(x), product), y.shape)
-    program.add_elementwise_inc(operand(a, a_index), operand(x, x_index), operand(y, flat_index(y)))
+    program.add_elementwise_inc(operand(a, a_index), operand(x, x_index), operand(y))
 
 
 def lower_dot_inc(op: ops.DotInc, signals: SignalDict, dt: float, program: NengoProgram) -> None:
@@ -130,15 +81,13 @@ def lower_dot_inc(op: ops.DotInc, signals: SignalDict, dt: float, program: Nengo
         scalar_index = np.zeros(y.size, dtype=np.int64)
         a_index = scalar_index if a.ndim == 0 else flat_index(a).ravel()
         x_index = scalar_index if x.ndim == 0 else flat_index(x).ravel()
-        program.add_elementwise_inc(
-            operand(a, a_index), operand(x, x_index), operand(y, flat_index(y))
-        )
+        program.add_elementwise_inc(operand(a, a_index), operand(x, x_index), operand(y))
         return
     matrix = a[np.newaxis, :] if a.ndim == 1 else a
     vector = x[:, 0] if x.ndim == 2 and x.shape[1] == 1 else x
     if matrix.ndim != 2 or vector.ndim != 1 or matrix.shape[0] != y.size:
         raise Unsupported(f"DotInc of shapes {a.shape} x {x.shape} -> {y.shape}")
-    program.add_dot_inc(matrix, operand(vector), operand(y, flat_index(y)))
+    program.add_dot_inc(matrix, operand(vector), operand(y))
 
 
 def lower_sparse_dot_inc(
@@ -154,8 +103,8 @@ def lower_sparse_dot_inc(
         data,
         matrix.indices.astype(np.int64).tolist(),
         matrix.indptr.astype(np.int64).tolist(),
-        operand(x, flat_index(x)),
-        operand(y, flat_index(y)),
+        operand(x),
+        operand(y),
     )
 
 
@@ -171,8 +120,8 @@ def lower_bsr_dot_inc(
         blocks,
         np.asarray(op.indices, dtype=np.int64).tolist(),
         np.asarray(op.indptr, dtype=np.int64).tolist(),
-        operand(x, flat_index(x)),
-        operand(y, flat_index(y)),
+        operand(x),
+        operand(y),
     )
 
 
@@ -206,6 +155,12 @@ TABLE_PROCESSES = (PresentInput, Piecewise, WhiteSignal)
 Refill = Callable[[Callable[[], None]], None]
 
 
+def check_mode(op: SimProcess) -> None:
+    """The modes of ``SimProcess.make_step``: "update" sets the output, as "set" does."""
+    if op.mode not in ("set", "inc", "update"):
+        raise Unsupported(f"{op.process} in mode {op.mode!r}")
+
+
 def lower_sim_process(
     op: SimProcess, signals: SignalDict, dt: float, program: NengoProgram
 ) -> Refill | None:
@@ -216,8 +171,9 @@ def lower_sim_process(
         raise Unsupported("WhiteNoise draws from numpy's RandomState every step")
     if type(process) not in LINEAR_FILTERS:
         raise Unsupported(f"process {type(process).__name__} runs in Python")
-    if op.input is None or op.mode not in ("set", "inc", "update"):
-        raise Unsupported(f"{process} without input or in mode {op.mode!r}")
+    check_mode(op)
+    if op.input is None:
+        raise Unsupported(f"{process} without input")
     u = float_array(signals[op.input], "filter input")
     y = float_array(signals[op.output], "filter output")
     state = float_array(signals[op.state["X"]], "filter state")
@@ -237,7 +193,7 @@ def lower_sim_process(
         c.ravel().tolist(),
         float(d.item()),
         operand(u),
-        operand(y, flat_index(y)),
+        operand(y),
         state,
         op.mode == "inc",
     )
@@ -263,8 +219,9 @@ def lower_table_process(
     operator repeats that index arithmetic (see ``rust/src/nengo/tables.rs``)."""
     process = op.process
     name = type(process).__name__
-    if op.input is not None or op.mode not in ("set", "inc", "update"):
-        raise Unsupported(f"{process} with an input or in mode {op.mode!r}")
+    check_mode(op)
+    if op.input is not None:
+        raise Unsupported(f"{process} with an input")
     time = float_array(signals[op.t], f"{name} time")
     output = float_array(signals[op.output], f"{name} output")
     if time.ndim != 0:
@@ -374,10 +331,7 @@ LOWERINGS: dict[type, Lowering] = {
     SimNeurons: lower_sim_neurons,
     SimProcess: lower_sim_process,
     SimProbe: lower_sim_probe,
-    SimPES: lower_learning_rule,
-    SimBCM: lower_learning_rule,
-    SimOja: lower_learning_rule,
-    SimVoja: lower_learning_rule,
+    **LEARNING_LOWERINGS,
 }
 
 

@@ -24,7 +24,8 @@ from nengo.utils.progress import Progress, ProgressTracker
 from spikeshard._engine import NengoProgram
 from spikeshard.comm import launched_by_mpirun
 from spikeshard.errors import UnsupportedError
-from spikeshard.nengo.lowering import Refill, Unsupported, float_array, lower, operand
+from spikeshard.nengo.lowering import Refill, lower
+from spikeshard.nengo.operands import Unsupported, float_array, operand
 
 logger = logging.getLogger(__name__)
 
@@ -107,14 +108,13 @@ class Simulator(nengo.Simulator):
         if in_segment:
             plan.append(("rust", program.n_segments - 1))
         for probe in self.model.probes:
-            period = 1.0 if probe.sample_every is None else probe.sample_every / self.dt
             signal = self.signals[self.model.sig[probe]["in"]]
             try:
                 array = float_array(signal, "probed signal")
             except Unsupported:
                 self._python_probes.append(probe)
                 continue
-            probe_id = program.add_probe(operand(array), period)
+            probe_id = program.add_probe(operand(array), self._probe_period(probe))
             self._rust_probes.append((probe, probe_id, array.shape))
         self._program, self._plan = program, plan
         if self.python_operators:
@@ -199,9 +199,12 @@ class Simulator(nengo.Simulator):
     def _probe_in_python(self) -> None:
         self._probe_step_time()
         for probe in self._python_probes:
-            period = 1 if probe.sample_every is None else probe.sample_every / self.dt
-            if self.n_steps % period < 1:
+            if self.n_steps % self._probe_period(probe) < 1:
                 self._sim_data[probe].append(self.signals[self.model.sig[probe]["in"]].copy())
+
+    def _probe_period(self, probe: nengo.Probe) -> float:
+        """Steps between samples, as nengo's ``_probe`` computes it."""
+        return 1.0 if probe.sample_every is None else probe.sample_every / self.dt
 
     def _collect_probes(self) -> None:
         assert self._program is not None
