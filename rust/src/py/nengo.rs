@@ -5,7 +5,7 @@
 //! place for as long as the program exists, and checks each offset against its array's
 //! extent, so no operator reads or writes outside the arrays it was given.
 
-use numpy::{IntoPyArray, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
+use numpy::{Element, IntoPyArray, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 
@@ -58,14 +58,27 @@ pub struct PyNengoProgram {
 }
 
 impl PyNengoProgram {
+    /// The address of `array`'s first element; the program keeps the array alive (and so the
+    /// address valid) for as long as it exists.
+    fn keep<T: Element>(&mut self, array: &Bound<'_, PyArrayDyn<T>>) -> *mut T {
+        self.arrays.push(array.clone().into_any().unbind());
+        array.data()
+    }
+
+    /// The address of a C-contiguous array the program only reads (a matrix or a table).
+    fn keep_contiguous(&mut self, array: &Bound<'_, PyArrayDyn<f64>>, what: &str) -> PyResult<*const f64> {
+        if !array.is_c_contiguous() {
+            return Err(PyValueError::new_err(format!("{what} must be C-contiguous")));
+        }
+        Ok(self.keep(array))
+    }
+
     fn span(&mut self, operand: &Operand<'_>, writes: bool, what: &str) -> PyResult<Span> {
         let (array, offsets) = operand;
         if writes {
             check_writeable(array, what)?;
         }
-        self.arrays.push(array.clone().into_any().unbind());
-        // Only the address is taken; the array is kept alive by `self.arrays`.
-        let ptr = array.data();
+        let ptr = self.keep(array);
         match offsets {
             None if array.is_c_contiguous() => Ok(Span::Contiguous { ptr, len: array.len() }),
             None => Err(PyValueError::new_err(format!("{what}: a non-contiguous signal needs offsets"))),
@@ -123,9 +136,7 @@ impl PyNengoProgram {
             return Err(PyValueError::new_err("TimeUpdate: step and time must be scalars"));
         }
         check_writeable(time, "TimeUpdate time")?;
-        self.arrays.push(step.clone().into_any().unbind());
-        self.arrays.push(time.clone().into_any().unbind());
-        let (step, time) = (step.data(), time.data());
+        let (step, time) = (self.keep(step), self.keep(time));
         self.program.push(Op::TimeUpdate { step, time, dt });
         Ok(())
     }
@@ -162,8 +173,7 @@ impl PyNengoProgram {
         let (rows, cols) = (*rows, *cols);
         extent(a)?;
         let strides = a.strides();
-        self.arrays.push(a.clone().into_any().unbind());
-        let ptr = a.data() as *const f64;
+        let ptr = self.keep(a) as *const f64;
         let matrix = Matrix { ptr, rows, cols, row_stride: strides[0] / 8, col_stride: strides[1] / 8 };
         let x = self.span(&x, false, "DotInc X")?;
         let y = self.span(&y, true, "DotInc Y")?;
@@ -186,7 +196,7 @@ impl PyNengoProgram {
             return Err(PyValueError::new_err("BsrDotInc: blocks must be 3-D"));
         };
         let (n_blocks, br, bc) = (*n_blocks, *br, *bc);
-        let data = self.contiguous(blocks, false, "BsrDotInc blocks")?;
+        let blocks = self.keep_contiguous(blocks, "BsrDotInc blocks")?;
         let x = self.span(&x, false, "BsrDotInc X")?;
         let y = self.span(&y, true, "BsrDotInc Y")?;
         if bc == 0 || x.len() % bc != 0 {
@@ -194,8 +204,7 @@ impl PyNengoProgram {
         }
         let pattern = Self::pattern(indptr, indices, x.len() / bc, n_blocks)?;
         check_len("BsrDotInc Y", y.len(), (pattern.indptr.len() - 1) * br)?;
-        let Span::Contiguous { ptr, .. } = data else { unreachable!("contiguous span") };
-        self.program.push(Op::BsrDotInc { blocks: ptr, br, bc, pattern, x, y });
+        self.program.push(Op::BsrDotInc { blocks, br, bc, pattern, x, y });
         Ok(())
     }
 
@@ -208,13 +217,13 @@ impl PyNengoProgram {
         x: Operand<'_>,
         y: Operand<'_>,
     ) -> PyResult<()> {
-        let values = self.contiguous(data, false, "SparseDotInc data")?;
+        let n_entries = data.len();
+        let data = self.keep_contiguous(data, "SparseDotInc data")?;
         let x = self.span(&x, false, "SparseDotInc X")?;
         let y = self.span(&y, true, "SparseDotInc Y")?;
-        let pattern = Self::pattern(indptr, indices, x.len(), values.len())?;
+        let pattern = Self::pattern(indptr, indices, x.len(), n_entries)?;
         check_len("SparseDotInc Y", y.len(), pattern.indptr.len() - 1)?;
-        let Span::Contiguous { ptr, .. } = values else { unreachable!("contiguous span") };
-        self.program.push(Op::CsrDotInc { data: ptr, pattern, x, y });
+        self.program.push(Op::CsrDotInc { data, pattern, x, y });
         Ok(())
     }
 
@@ -348,13 +357,11 @@ impl PyNengoProgram {
             }
             (other, ..) => return invalid(format!("unknown rule {other:?}")),
         };
-        let table = self.contiguous(rows, false, "table process rows")?;
+        let rows = self.keep_contiguous(rows, "table process rows")?;
         let output = self.span(&output, true, "table process output")?;
         check_len("table process output", output.len(), width)?;
-        self.arrays.push(time.clone().into_any().unbind());
-        let time = time.data() as *const f64;
-        let Span::Contiguous { ptr, .. } = table else { unreachable!("contiguous span") };
-        self.program.push(Op::Table(TableProcess { rule, rows: ptr, n_rows, time, output, inc }));
+        let time = self.keep(time) as *const f64;
+        self.program.push(Op::Table(TableProcess { rule, rows, n_rows, time, output, inc }));
         Ok(())
     }
 
