@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod nengo;
+pub mod vecmath;
 
 #[cfg(feature = "python")]
 mod py;

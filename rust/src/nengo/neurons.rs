@@ -1,12 +1,16 @@
 //! Nengo neuron types stepped over flat slices, matching nengo 4.1's `NeuronType.step`.
 //!
 //! Each kernel repeats nengo's numpy expressions operation by operation (same formulas, same
-//! order, same in-place updates), so results equal nengo's up to the last bit where numpy uses
-//! the system libm, and to a few ulp where it uses its own SIMD `exp`/`expm1`/`log1p`/`tanh`.
+//! order, same in-place updates). `exp` and `tanh` are libm's, so those kernels equal nengo's
+//! to the last bit where numpy also calls libm; the LIF family's `expm1`/`log1p` are
+//! [`crate::vecmath`]'s vectorisable ones (within an ulp of libm, as numpy's own SIMD versions
+//! are within a few), so LIF results agree with nengo's to a few ulp per step.
 //! nengo's array steps are elementwise, so one fused loop per neuron computes the same values.
 //! Interface used by the operator program: `NeuronKind::from_spec(name, params)`,
 //! `n_states()`, `step(dt, j, out, states)`; `spikeshard.nengo.neurons.neuron_spec` gives the
 //! names, parameter order and state order.
+
+use crate::vecmath;
 
 /// One nengo neuron type with its parameters (times in seconds).
 #[derive(Debug, Clone, PartialEq)]
@@ -229,7 +233,7 @@ fn lif_rate(tau_rc: f64, tau_ref: f64, amplitude: f64, j: f64) -> f64 {
     let j = j - 1.0;
     // `j > 0` is false for NaN, which nengo also maps to 0.
     if j > 0.0 {
-        amplitude / (tau_ref + tau_rc * (1.0 / j).ln_1p())
+        amplitude / (tau_ref + tau_rc * vecmath::ln_1p(1.0 / j))
     } else {
         0.0
     }
@@ -249,43 +253,117 @@ struct LifStep {
 
 impl LifStep {
     fn new(dt: f64, tau_rc: f64, tau_ref: f64, min_voltage: f64, amplitude: f64) -> Self {
-        Self { dt, tau_rc, tau_ref, min_voltage, spike: amplitude / dt, decay_full: (-dt / tau_rc).exp_m1() }
+        let decay_full = vecmath::exp_m1(-dt / tau_rc);
+        Self { dt, tau_rc, tau_ref, min_voltage, spike: amplitude / dt, decay_full }
     }
 
-    /// [`LifStep::step`] for a population, in two passes: a branch-free pass (vectorised)
-    /// finishes every neuron that neither spikes nor leaves its refractory period mid-step,
-    /// with the same arithmetic as `step`; the few others keep their values and are then
-    /// stepped one by one with `step` (bit-identical to calling `step` for every neuron).
+    /// [`LifStep::step`] for a population, block by block: a cheap branch-free pass finishes
+    /// every neuron that neither spikes nor leaves its refractory period mid-step (the decay
+    /// is then one of two constants); the others (a few in ten at high rates) are gathered and
+    /// stepped together with `step`, whose `expm1`/`log1p` then run as SIMD code too. Every
+    /// neuron gets the same bits as a call to `step`.
     fn step_all(&self, j: &[f64], out: &mut [f64], voltage: &mut [f64], refractory_time: &mut [f64]) {
         let n = j.len();
         let (out, voltage, refractory_time) = (&mut out[..n], &mut voltage[..n], &mut refractory_time[..n]);
-        let mut special = vec![0u8; n];
+        LIF_SCRATCH.with_borrow_mut(|scratch| {
+            for start in (0..n).step_by(LIF_BLOCK) {
+                let end = (start + LIF_BLOCK).min(n);
+                self.step_block(
+                    &j[start..end],
+                    &mut out[start..end],
+                    &mut voltage[start..end],
+                    &mut refractory_time[start..end],
+                    scratch,
+                );
+            }
+        });
+    }
+
+    /// Steps each of at most 64 neurons that neither spikes nor leaves its refractory period
+    /// mid-step (clip(delta_t, 0, dt) is then dt, full decay, or +0, where expm1(-0) = -0, so
+    /// the decay is a constant) with `step`'s arithmetic; leaves the others (NaN included) as
+    /// they were, and returns them as a bit mask.
+    #[inline(always)]
+    fn step_unless_special(&self, j: &[f64], out: &mut [f64], voltage: &mut [f64], refractory_time: &mut [f64]) -> u64 {
+        let n = j.len().min(64);
+        let (out, voltage, refractory_time) = (&mut out[..n], &mut voltage[..n], &mut refractory_time[..n]);
+        let mut mask = 0u64;
         for i in 0..n {
             let (v0, r0, ji) = (voltage[i], refractory_time[i], j[i]);
             let r = r0 - self.dt;
             let delta_t = self.dt - r;
-            // clip(delta_t, 0, dt) is dt (full decay) or +0 (expm1(-0) = -0); anything else,
-            // NaN included, goes to `step`.
             let full = delta_t >= self.dt;
             let none = delta_t < 0.0;
             let decay = if full { self.decay_full } else { -0.0 };
             let v = v0 - (ji - v0) * decay;
             let spiked = v > 1.0;
             let v = if v < self.min_voltage { self.min_voltage } else { v };
-            let is_special = spiked | !(full | none);
-            special[i] = u8::from(is_special);
+            let special = spiked | !(full | none);
+            mask |= u64::from(special) << i;
             out[i] = f64::from(spiked) * self.spike;
-            voltage[i] = if is_special { v0 } else { v };
-            refractory_time[i] = if is_special { r0 } else { r };
+            voltage[i] = if special { v0 } else { v };
+            refractory_time[i] = if special { r0 } else { r };
         }
-        for i in 0..n {
-            if special[i] != 0 {
-                out[i] = self.step(j[i], &mut voltage[i], &mut refractory_time[i]);
+        mask
+    }
+
+    /// `step_all` for at most `LIF_BLOCK` neurons.
+    fn step_block(
+        &self,
+        j: &[f64],
+        out: &mut [f64],
+        voltage: &mut [f64],
+        refractory_time: &mut [f64],
+        scratch: &mut LifScratch,
+    ) {
+        let n = j.len();
+        let (out, voltage, refractory_time) = (&mut out[..n], &mut voltage[..n], &mut refractory_time[..n]);
+        // Pass 1 in chunks of 64 neurons, each giving a bit mask of its special neurons, whose
+        // indices are then listed (cost per special neuron, not per neuron).
+        let mut m = 0;
+        for start in (0..n).step_by(64) {
+            let end = (start + 64).min(n);
+            let mut mask = self.step_unless_special(
+                &j[start..end],
+                &mut out[start..end],
+                &mut voltage[start..end],
+                &mut refractory_time[start..end],
+            );
+            while mask != 0 {
+                scratch.index[m] = start as u32 + mask.trailing_zeros();
+                m += 1;
+                mask &= mask - 1;
             }
+        }
+        let LifScratch { index, j: gj, voltage: gv, refractory_time: gr, out: go, .. } = scratch;
+        for k in 0..m {
+            let i = index[k] as usize;
+            (gj[k], gv[k], gr[k]) = (j[i], voltage[i], refractory_time[i]);
+        }
+        // Whole vectors only: a scalar remainder of this long function would cost as much as
+        // the vectors. The padding lanes compute on harmless values that are never stored.
+        let padded = m.next_multiple_of(LIF_LANES);
+        for k in m..padded {
+            (gj[k], gv[k], gr[k]) = (0.0, 0.0, 0.0);
+        }
+        let lanes = go[..padded]
+            .chunks_exact_mut(LIF_LANES)
+            .zip(gj[..padded].chunks_exact(LIF_LANES))
+            .zip(gv[..padded].chunks_exact_mut(LIF_LANES))
+            .zip(gr[..padded].chunks_exact_mut(LIF_LANES));
+        for (((o, j), v), r) in lanes {
+            for l in 0..LIF_LANES {
+                o[l] = self.step(j[l], &mut v[l], &mut r[l]);
+            }
+        }
+        for k in 0..m {
+            let i = index[k] as usize;
+            (out[i], voltage[i], refractory_time[i]) = (go[k], gv[k], gr[k]);
         }
     }
 
-    /// nengo's `LIF.step` for one neuron: updates voltage and refractory time, returns the output.
+    /// nengo's `LIF.step` for one neuron: updates voltage and refractory time, returns the
+    /// output. Branch-free, so loops over it vectorise.
     #[inline(always)]
     fn step(&self, j: f64, voltage: &mut f64, refractory_time: &mut f64) -> f64 {
         let dt = self.dt;
@@ -294,34 +372,54 @@ impl LifStep {
         let delta_t = dt - r;
         let delta_t = if delta_t < 0.0 { 0.0 } else { delta_t };
         let delta_t = if delta_t > dt { dt } else { delta_t };
-        // expm1 depends on delta_t alone, which is exactly dt outside refractory periods: the
-        // value computed once per step is the same bits as a call per neuron, and expm1(±0) is
-        // ±0, so only neurons leaving their refractory period mid-step call libm.
-        let x = -delta_t / self.tau_rc;
-        let decay = if delta_t == dt {
-            self.decay_full
-        } else if x == 0.0 {
-            x
-        } else {
-            x.exp_m1()
-        };
-        let mut v = *voltage - (j - *voltage) * decay;
+        // The same function as `decay_full`, so a neuron outside its refractory period gets
+        // those bits here too; expm1(-0) = -0.
+        let decay = vecmath::exp_m1(-delta_t / self.tau_rc);
+        let v0 = *voltage;
+        let v = v0 - (j - v0) * decay;
         let spiked = v > 1.0;
         // nengo multiplies the boolean mask by amplitude / dt.
         let out = f64::from(spiked) * self.spike;
-        if v < self.min_voltage {
-            v = self.min_voltage;
-        }
-        if spiked {
-            // The log only for spiking neurons (rare), as nengo evaluates it on the mask.
-            let t_spike = dt + self.tau_rc * (-(v - 1.0) / (j - 1.0)).ln_1p();
-            *voltage = 0.0;
-            *refractory_time = self.tau_ref + t_spike;
-        } else {
-            *voltage = v;
-            *refractory_time = r;
-        }
+        let v = if v < self.min_voltage { self.min_voltage } else { v };
+        // nengo evaluates the spike time on the spiking neurons only; here every neuron of the
+        // batch computes it and the others drop it.
+        let t_spike = dt + self.tau_rc * vecmath::ln_1p(-(v - 1.0) / (j - 1.0));
+        *voltage = if spiked { 0.0 } else { v };
+        *refractory_time = if spiked { self.tau_ref + t_spike } else { r };
         out
+    }
+}
+
+/// Neurons per block of [`LifStep::step_all`]: the block's scratch stays in L1 cache.
+const LIF_BLOCK: usize = 512;
+/// Neurons stepped together by `LifStep::step` in `step_all` (8 doubles: one AVX-512 vector);
+/// divides `LIF_BLOCK`.
+const LIF_LANES: usize = 8;
+
+thread_local! {
+    /// One scratch per thread, made once: zeroing 24 KiB per call would cost a few percent.
+    static LIF_SCRATCH: std::cell::RefCell<Box<LifScratch>> = std::cell::RefCell::new(Box::new(LifScratch::new()));
+}
+
+/// Per-block buffers of [`LifStep::step_all`]: which neurons need `step`, and their gathered
+/// values.
+struct LifScratch {
+    index: [u32; LIF_BLOCK],
+    j: [f64; LIF_BLOCK],
+    voltage: [f64; LIF_BLOCK],
+    refractory_time: [f64; LIF_BLOCK],
+    out: [f64; LIF_BLOCK],
+}
+
+impl LifScratch {
+    fn new() -> Self {
+        Self {
+            index: [0; LIF_BLOCK],
+            j: [0.0; LIF_BLOCK],
+            voltage: [0.0; LIF_BLOCK],
+            refractory_time: [0.0; LIF_BLOCK],
+            out: [0.0; LIF_BLOCK],
+        }
     }
 }
 
@@ -451,7 +549,7 @@ mod tests {
         assert_eq!((out[1], v[1]), (0.0, 0.5));
         assert!((r[1] - 0.0015).abs() < 1e-15);
         // Refractory for half the step: integrates over the remaining half.
-        let half = 0.5 - (10.0 - 0.5) * (-0.0005f64 / 0.02).exp_m1();
+        let half = 0.5 - (10.0 - 0.5) * vecmath::exp_m1(-0.0005 / 0.02);
         assert_eq!(v[2], half);
         // Strong inhibition is clipped at min_voltage.
         assert_eq!(v[3], -0.5);
@@ -460,7 +558,7 @@ mod tests {
     #[test]
     fn lif_population_pass_is_bit_identical_to_stepping_each_neuron() {
         let lif = LifStep::new(DT, 0.02, 0.002, -1.0, -0.7);
-        let n = 300;
+        let n = 1100; // two whole blocks and a partial one
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut uniform = move || {
             seed ^= seed << 13;
@@ -490,14 +588,14 @@ mod tests {
 
     #[test]
     fn lif_decay_shortcut_is_bit_identical_to_a_call_per_neuron() {
-        // nengo's LIF.step, one libm call per neuron.
+        // nengo's LIF.step, one expm1 per neuron.
         let reference = |j: f64, v: &mut f64, r: &mut f64| {
             let (dt, tau_rc, tau_ref, min_voltage) = (DT, 0.02, 0.002, -1.0);
             *r -= dt;
             let delta_t = (dt - *r).clamp(0.0, dt);
-            *v -= (j - *v) * (-delta_t / tau_rc).exp_m1();
+            *v -= (j - *v) * vecmath::exp_m1(-delta_t / tau_rc);
             let spiked = *v > 1.0;
-            let t_spike = dt + tau_rc * (-(*v - 1.0) / (j - 1.0)).ln_1p();
+            let t_spike = dt + tau_rc * vecmath::ln_1p(-(*v - 1.0) / (j - 1.0));
             if *v < min_voltage {
                 *v = min_voltage;
             }

@@ -76,14 +76,15 @@ impl Op {
             Op::ElementwiseInc { a, x, y } => run_elementwise_inc(a, x, y),
             Op::DotInc { a, x, y } => run_dot_inc(a, x, y, scratch),
             Op::BsrDotInc { blocks, br, bc, pattern, x, y } => {
-                // As scipy: the product into a fresh vector, then added to y.
-                x.read_into(scratch);
+                let xs_all = x.read_view(y, scratch);
                 let (br, bc) = (*br, *bc);
-                let mut product = vec![0.0; y.len()];
-                for (block_row, sums) in product.chunks_exact_mut(br).enumerate() {
+                // As scipy: each block row's product summed from zero, then added to y.
+                let mut sums = vec![0.0; br];
+                for block_row in 0..pattern.indptr.len() - 1 {
+                    sums.fill(0.0);
                     for entry in pattern.indptr[block_row]..pattern.indptr[block_row + 1] {
                         let block = std::slice::from_raw_parts(blocks.add(entry * br * bc), br * bc);
-                        let xs = &scratch[pattern.indices[entry] * bc..][..bc];
+                        let xs = &xs_all[pattern.indices[entry] * bc..][..bc];
                         if let Ok(x4) = <&[f64; 4]>::try_from(xs) {
                             // nengo's encoders in 4-D: blocks of neurons × 4 dimensions.
                             for (sum, row) in sums.iter_mut().zip(block.chunks_exact(4)) {
@@ -92,22 +93,24 @@ impl Op {
                             }
                         } else {
                             for (sum, row) in sums.iter_mut().zip(block.chunks_exact(bc)) {
-                                *sum += if bc < 8 { row.iter().zip(xs).map(|(a, b)| a * b).sum() } else { dot(row, xs) };
+                                *sum +=
+                                    if bc < 8 { row.iter().zip(xs).map(|(a, b)| a * b).sum() } else { dot(row, xs) };
                             }
                         }
                     }
-                }
-                match y.as_mut_slice() {
-                    Some(ys) => ys.iter_mut().zip(&product).for_each(|(y, p)| *y += p),
-                    None => product.iter().enumerate().for_each(|(k, p)| *y.at(k) += p),
+                    let first = block_row * br;
+                    match y.as_mut_slice() {
+                        Some(ys) => ys[first..first + br].iter_mut().zip(&sums).for_each(|(y, p)| *y += p),
+                        None => sums.iter().enumerate().for_each(|(k, p)| *y.at(first + k) += p),
+                    }
                 }
             }
             Op::CsrDotInc { data, pattern, x, y } => {
-                x.read_into(scratch);
+                let xs = x.read_view(y, scratch);
                 for r in 0..pattern.indptr.len() - 1 {
                     let mut sum = 0.0;
                     for entry in pattern.indptr[r]..pattern.indptr[r + 1] {
-                        sum += *data.add(entry) * scratch[pattern.indices[entry]];
+                        sum += *data.add(entry) * xs[pattern.indices[entry]];
                     }
                     *y.at(r) += sum;
                 }
@@ -165,32 +168,45 @@ unsafe fn run_elementwise_inc(a: &Span, x: &Span, y: &Span) {
 }
 
 unsafe fn run_dot_inc(a: &Matrix, x: &Span, y: &Span, scratch: &mut Vec<f64>) {
-    x.read_into(scratch);
+    let xs = x.read_view(y, scratch);
     for r in 0..a.rows {
         let row = a.ptr.offset(r as isize * a.row_stride);
         let sum = if a.col_stride == 1 {
-            dot(std::slice::from_raw_parts(row, a.cols), scratch)
+            dot(std::slice::from_raw_parts(row, a.cols), xs)
         } else {
-            (0..a.cols).map(|c| *row.offset(c as isize * a.col_stride) * scratch[c]).sum()
+            (0..a.cols).map(|c| *row.offset(c as isize * a.col_stride) * xs[c]).sum()
         };
         *y.at(r) += sum;
     }
 }
 
-/// Dot product in four lanes, so the loop vectorises without reassociation flags.
+/// Independent partial sums of [`dot`]: two AVX-512 vectors (four AVX2 ones), enough to hide
+/// the latency of the additions.
+const DOT_LANES: usize = 16;
+
+/// Dot product in `DOT_LANES` partial sums, so the loop vectorises without reassociation
+/// flags and is not bound by the latency of one running sum.
 #[inline]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let mut lanes = [0.0f64; 4];
-    let (a_chunks, b_chunks) = (a.chunks_exact(4), b.chunks_exact(4));
+    let mut lanes = [0.0f64; DOT_LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(DOT_LANES), b.chunks_exact(DOT_LANES));
     let tail: f64 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
     for (x, y) in a_chunks.zip(b_chunks) {
-        for lane in 0..4 {
+        for lane in 0..DOT_LANES {
             lanes[lane] += x[lane] * y[lane];
         }
     }
-    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
+    // Pairwise reduction of the partial sums.
+    let mut width = DOT_LANES;
+    while width > 1 {
+        width /= 2;
+        for lane in 0..width {
+            lanes[lane] += lanes[lane + width];
+        }
+    }
+    lanes[0] + tail
 }
 
 #[cfg(test)]
@@ -229,8 +245,7 @@ mod tests {
         let pattern = Pattern { indptr: vec![0, 1, 2], indices: vec![1, 0] };
         let mut x = [1.0, 2.0, 3.0, 4.0];
         let mut y = [0.0; 4];
-        let mut op =
-            Op::BsrDotInc { blocks: blocks.as_ptr(), br: 2, bc: 2, pattern, x: span(&mut x), y: span(&mut y) };
+        let mut op = Op::BsrDotInc { blocks: blocks.as_ptr(), br: 2, bc: 2, pattern, x: span(&mut x), y: span(&mut y) };
         unsafe { op.run(&mut Vec::new()) };
         assert_eq!(y, [1.0 * 3.0 + 2.0 * 4.0, 3.0 * 3.0 + 4.0 * 4.0, 5.0 + 12.0, 7.0 + 16.0]);
     }

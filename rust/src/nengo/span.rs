@@ -85,4 +85,23 @@ impl Span {
             None => out.extend((0..self.len()).map(|k| self.get(k))),
         }
     }
+
+    /// The elements to read while `written` is updated: the span itself when it is
+    /// consecutive and cannot overlap `written` (a consecutive span elsewhere), else a copy
+    /// in `scratch`, so an operator that writes its own input sees the values from before
+    /// (as numpy evaluates the right-hand side first).
+    ///
+    /// # Safety
+    /// As [`Span::read_into`].
+    pub unsafe fn read_view<'a>(&'a self, written: &Span, scratch: &'a mut Vec<f64>) -> &'a [f64] {
+        if let (Some(values), Span::Contiguous { ptr, len }) = (self.as_slice(), written) {
+            let (start, end) = (values.as_ptr() as usize, values.as_ptr().add(values.len()) as usize);
+            let (w_start, w_end) = (*ptr as usize, ptr.add(*len) as usize);
+            if end <= w_start || w_end <= start {
+                return values;
+            }
+        }
+        self.read_into(scratch);
+        scratch
+    }
 }
