@@ -90,6 +90,22 @@ class NengoProgram:
         presentation_time: float | None = None,
         times: list[float] | None = None,
     ) -> None: ...
+    def add_white_noise(
+        self,
+        dist: str,
+        params: list[float],
+        alpha: float | None,
+        output: _Operand,
+        inc: bool,
+    ) -> int: ...
+    def set_noise_state(
+        self,
+        id: int,
+        key: npt.NDArray[np.uint32],
+        pos: int,
+        has_gauss: bool,
+        gauss: float,
+    ) -> None: ...
     def add_learning_rule(
         self,
         rule: str,

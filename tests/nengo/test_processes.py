@@ -1,5 +1,5 @@
-"""nengo's input processes (PresentInput, Piecewise, WhiteSignal) stepped in Rust: bitwise
-the outputs of nengo's reference simulator, over runs, resets and reseeds."""
+"""nengo's input processes (PresentInput, Piecewise, WhiteSignal, WhiteNoise) stepped in Rust:
+bitwise the outputs of nengo's reference simulator, over runs, resets and reseeds."""
 
 from __future__ import annotations
 
@@ -34,12 +34,9 @@ def network(
     return net, exact, close
 
 
-def table_ops(sim: nengo.Simulator) -> list[SimProcess]:
-    return [
-        op
-        for op in sim.step_order
-        if isinstance(op, SimProcess) and type(op.process) in (PresentInput, Piecewise, WhiteSignal)
-    ]
+def input_process_ops(sim: nengo.Simulator) -> list[SimProcess]:
+    kinds = (PresentInput, Piecewise, WhiteSignal, WhiteNoise)
+    return [op for op in sim.step_order if isinstance(op, SimProcess) and type(op.process) in kinds]
 
 
 def same_outputs(
@@ -62,7 +59,7 @@ def check_against_nengo(
         Simulator(net, dt=dt, progress_bar=False),
     ]
     with sims[0] as reference, sims[1] as ours:
-        lowered = table_ops(ours)
+        lowered = input_process_ops(ours)
         assert len(lowered) == (1 if noise is None else 2)
         python_ops = [op for op, _ in ours.python_operators]
         assert not any(op in python_ops for op in lowered), ours.python_operators
@@ -149,9 +146,29 @@ def test_white_signal_seed_sequence_follows_the_simulator_seed():
     assert not np.array_equal(data[1][0], data[1][1])
 
 
+@pytest.mark.parametrize(
+    "process",
+    [
+        WhiteNoise(default_size_out=3),
+        WhiteNoise(nengo.dists.Gaussian(mean=0.5, std=3.0), scale=False, default_size_out=3),
+        WhiteNoise(nengo.dists.Uniform(-2.0, 0.5), seed=4, default_size_out=3),
+        WhiteNoise(nengo.dists.Uniform(1.0, 3.0), scale=False, default_size_out=3),
+    ],
+    ids=["default", "gaussian-unscaled", "uniform-seeded", "uniform-unscaled"],
+)
+def test_white_noise_matches_nengo(process):
+    """Each draw of numpy's legacy RandomState stream, Gaussian pairs included (odd sizes end
+    a step with a cached value), in mode "set" (node) and "inc" (ensemble noise)."""
+    check_against_nengo(process, WhiteNoise(nengo.dists.Gaussian(0.1, 0.7), default_size_out=5))
+
+
+def test_white_noise_with_a_coarse_step():
+    check_against_nengo(WhiteNoise(), WhiteNoise(), dt=0.004)
+
+
 def test_python_processes_say_why():
     with nengo.Network(seed=1) as net:
-        nengo.Node(WhiteNoise())
+        nengo.Node(WhiteNoise(nengo.dists.Exponential(0.2)))
         nengo.Node(Piecewise({0: 1.0, 0.1: 2.0}, interpolation="linear"))
         nengo.Node(Piecewise({0: lambda t: t, 0.1: 2.0}))
         nengo.Node(PresentInput([[1.0], [2.0]], 0.01))
@@ -162,7 +179,7 @@ def test_python_processes_say_why():
             if isinstance(op, SimProcess)
         }
     assert reasons == {
-        "WhiteNoise": "WhiteNoise draws from numpy's RandomState every step",
+        "WhiteNoise": "WhiteNoise with Exponential(scale=0.2) runs in Python",
         "Piecewise": "Piecewise with 'linear' interpolation runs in Python (scipy.interpolate)",
         "Piecewise-callable": "Piecewise with a callable value runs in Python",
     }

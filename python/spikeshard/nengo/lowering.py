@@ -168,7 +168,7 @@ def lower_sim_process(
     if type(process) in TABLE_PROCESSES:
         return lower_table_process(op, signals, dt, program)
     if type(process) is WhiteNoise:
-        raise Unsupported("WhiteNoise draws from numpy's RandomState every step")
+        return lower_white_noise(op, signals, dt, program)
     if type(process) not in LINEAR_FILTERS:
         raise Unsupported(f"process {type(process).__name__} runs in Python")
     check_mode(op)
@@ -311,6 +311,61 @@ def refill_white_signal(
     finally:
         time[...] = saved_time
         output[...] = saved_output
+
+
+def noise_dist(dist: nengo.dists.Distribution) -> tuple[str, list[float]]:
+    """The Rust operator's name and parameters for what ``dist.sample`` draws: ``rng.normal``
+    for ``Gaussian``, ``rng.uniform`` (``low + (high - low) * u``, the range in float64 as
+    numpy computes it) for a real-valued ``Uniform``; others Unsupported."""
+    if type(dist) is nengo.dists.Gaussian:
+        return "gaussian", [float(dist.mean), float(dist.std)]
+    if type(dist) is nengo.dists.Uniform and not dist.integer:
+        low, high = float(dist.low), float(dist.high)
+        if not np.isfinite(high - low):
+            raise Unsupported(f"WhiteNoise with {dist}: numpy raises on its range")
+        return "uniform", [low, high - low]
+    raise Unsupported(f"WhiteNoise with {dist} runs in Python")
+
+
+def lower_white_noise(
+    op: SimProcess, signals: SignalDict, dt: float, program: NengoProgram
+) -> Refill:
+    """``WhiteNoise``: the Rust operator draws numpy's legacy ``RandomState`` stream itself
+    (``rust/src/nengo/noise.rs``), from the state of the generator nengo's ``make_step`` gave
+    the process, handed over after each reset."""
+    process = op.process
+    check_mode(op)
+    if op.input is not None:
+        raise Unsupported(f"{process} with an input")
+    output = float_array(signals[op.output], "WhiteNoise output")
+    if output.ndim != 1:
+        raise Unsupported(f"WhiteNoise output of shape {output.shape}")
+    name, params = noise_dist(process.dist)
+    # As make_step: alpha = 1.0 / np.sqrt(dt), applied when the process scales.
+    alpha = float(1.0 / np.sqrt(dt)) if process.scale else None
+    noise_id = program.add_white_noise(name, params, alpha, operand(output), op.mode == "inc")
+    return partial(refill_white_noise, program, noise_id)
+
+
+def closure_value(function: Callable[..., Any], name: str) -> Any:
+    """The value a closure holds for its free variable ``name``."""
+    cells = dict(zip(function.__code__.co_freevars, function.__closure__ or (), strict=True))
+    if name not in cells:
+        raise RuntimeError(f"{function.__qualname__} holds no {name!r}")
+    return cells[name].cell_contents
+
+
+def refill_white_noise(program: NengoProgram, noise_id: int, step: Callable[[], None]) -> None:
+    """Hands the random state of the generator in nengo's step (``SimProcess.make_step``'s
+    ``step_f`` closes over ``WhiteNoise.make_step``'s ``rng``) to noise operator ``noise_id``."""
+    rng = closure_value(closure_value(step, "step_f"), "rng")
+    if not isinstance(rng, np.random.RandomState):
+        raise RuntimeError(f"WhiteNoise's generator is a {type(rng).__name__}, not a RandomState")
+    kind, key, pos, has_gauss, gauss = rng.get_state(legacy=True)
+    if kind != "MT19937":
+        raise RuntimeError(f"WhiteNoise's generator is {kind}, not MT19937")
+    key = np.asarray(key, dtype=np.uint32)
+    program.set_noise_state(noise_id, key, int(pos), bool(has_gauss), float(gauss))
 
 
 def lower_sim_probe(op: SimProbe, signals: SignalDict, dt: float, program: NengoProgram) -> None:

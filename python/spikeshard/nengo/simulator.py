@@ -153,7 +153,7 @@ class Simulator(nengo.Simulator):
 
     def close(self) -> None:
         """Closes the simulator; the Rust program lets go of the signals."""
-        self._program, self._calls = None, []
+        self._program, self._calls, self._refills = None, [], []
         super().close()
 
     def step(self) -> None:

@@ -10,6 +10,7 @@
 pub mod filters;
 pub mod learning;
 pub mod neurons;
+pub mod noise;
 pub mod ops;
 pub mod program;
 pub mod span;

@@ -7,6 +7,7 @@
 use super::filters::LinearFilter;
 use super::learning::LearningRule;
 use super::neurons::NeuronKind;
+use super::noise::WhiteNoise;
 use super::span::Span;
 use super::tables::TableProcess;
 
@@ -52,6 +53,8 @@ pub enum Op {
     /// One step of an input process that emits a row of a table (`SimProcess` of a
     /// `PresentInput`, `Piecewise` or `WhiteSignal`).
     Table(TableProcess),
+    /// One step of a `WhiteNoise` process (`SimProcess` without input).
+    Noise(WhiteNoise),
     /// One step of a learning rule, writing its weight change.
     Learning(LearningRule),
 }
@@ -127,6 +130,7 @@ impl Op {
             }
             Op::Filter(filter) => filter.step(scratch),
             Op::Table(process) => process.step(),
+            Op::Noise(process) => process.step(),
             Op::Learning(rule) => rule.step(),
         }
     }

@@ -5,6 +5,7 @@
 //! model without such operators is one segment, and [`Program::run_steps`] advances it any
 //! number of steps without returning to Python.
 
+use super::noise::{LegacyRandomState, WhiteNoise};
 use super::ops::Op;
 use super::span::Span;
 
@@ -52,6 +53,25 @@ impl Program {
 
     pub fn n_ops(&self) -> usize {
         self.segments.iter().map(Vec::len).sum()
+    }
+
+    /// The `WhiteNoise` operators, in the order they were added.
+    pub fn noises_mut(&mut self) -> impl Iterator<Item = &mut WhiteNoise> {
+        self.segments.iter_mut().flatten().filter_map(|op| match op {
+            Op::Noise(noise) => Some(noise),
+            _ => None,
+        })
+    }
+
+    /// Sets the random state of the `id`-th `WhiteNoise` operator; false if there is none.
+    pub fn set_noise_state(&mut self, id: usize, state: LegacyRandomState) -> bool {
+        match self.noises_mut().nth(id) {
+            Some(noise) => {
+                noise.rng = state;
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn n_probes(&self) -> usize {

@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use crate::nengo::filters::{FilterKind, LinearFilter};
 use crate::nengo::learning::{LearningRule, Rule};
 use crate::nengo::neurons::NeuronKind;
+use crate::nengo::noise::{LegacyRandomState, NoiseDist, WhiteNoise, MT_N};
 use crate::nengo::ops::{Matrix, Op, Pattern};
 use crate::nengo::program::Program;
 use crate::nengo::span::Span;
@@ -362,6 +363,46 @@ impl PyNengoProgram {
         check_len("table process output", output.len(), width)?;
         let time = self.keep(time) as *const f64;
         self.program.push(Op::Table(TableProcess { rule, rows, n_rows, time, output, inc }));
+        Ok(())
+    }
+
+    /// A `WhiteNoise` process writing `output` (set or added, `inc`): one sample of `dist`
+    /// (`gaussian` with params mean, std; `uniform` with low, high - low) per element, times
+    /// `alpha` if given. Its random state starts empty (all zero words): set it with
+    /// `set_noise_state` before stepping. Returns the noise operator's id.
+    #[pyo3(signature = (dist, params, alpha, output, inc))]
+    fn add_white_noise(
+        &mut self,
+        dist: &str,
+        params: Vec<f64>,
+        alpha: Option<f64>,
+        output: Operand<'_>,
+        inc: bool,
+    ) -> PyResult<usize> {
+        let dist = NoiseDist::from_spec(dist, &params).map_err(PyValueError::new_err)?;
+        let output = self.span(&output, true, "noise output")?;
+        let rng = LegacyRandomState::from_state(&[0; MT_N], MT_N, None).map_err(PyValueError::new_err)?;
+        let id = self.program.noises_mut().count();
+        self.program.push(Op::Noise(WhiteNoise { rng, dist, alpha, output, inc }));
+        Ok(id)
+    }
+
+    /// Sets noise operator `id`'s generator to numpy's `RandomState.get_state()`:
+    /// `key` (624 words), `pos`, and the cached Gaussian (`gauss` when `has_gauss`).
+    fn set_noise_state(
+        &mut self,
+        id: usize,
+        key: PyReadonlyArray1<'_, u32>,
+        pos: usize,
+        has_gauss: bool,
+        gauss: f64,
+    ) -> PyResult<()> {
+        let key = key.as_slice().map_err(|_| PyValueError::new_err("noise state: key must be contiguous"))?;
+        let state = LegacyRandomState::from_state(key, pos, has_gauss.then_some(gauss))
+            .map_err(|e| PyValueError::new_err(format!("noise state: {e}")))?;
+        if !self.program.set_noise_state(id, state) {
+            return Err(PyIndexError::new_err(format!("no noise operator {id}")));
+        }
         Ok(())
     }
 
