@@ -3,7 +3,6 @@
 
 pub mod engine;
 pub mod nengo;
-pub mod vecmath;
 
 #[cfg(feature = "python")]
 mod py;

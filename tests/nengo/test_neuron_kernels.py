@@ -2,7 +2,7 @@
 
 numpy evaluates ``exp``, ``expm1``, ``log1p`` and ``tanh`` with its own SIMD routines where the
 CPU has them, a few ulp from libm; the LIF family's kernels use spikeshard's own vectorisable
-``expm1``/``log1p`` (rust/src/vecmath.rs, within an ulp of libm). The in-process comparisons
+``expm1``/``log1p`` (rust/src/engine/fastmath.rs, within an ulp of libm). The in-process comparisons
 allow ``1e-12``; spike outputs must be identical. ``test_bit_identical_with_numpy_on_libm``
 reruns them with numpy's SIMD dispatch disabled and then requires every bit to agree for the
 kernels that call libm as numpy does.

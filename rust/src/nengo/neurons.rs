@@ -3,14 +3,14 @@
 //! Each kernel repeats nengo's numpy expressions operation by operation (same formulas, same
 //! order, same in-place updates). `exp` and `tanh` are libm's, so those kernels equal nengo's
 //! to the last bit where numpy also calls libm; the LIF family's `expm1`/`log1p` are
-//! [`crate::vecmath`]'s vectorisable ones (within an ulp of libm, as numpy's own SIMD versions
+//! [`crate::engine::fastmath`]'s vectorisable ones (within an ulp of libm, as numpy's own SIMD versions
 //! are within a few), so LIF results agree with nengo's to a few ulp per step.
 //! nengo's array steps are elementwise, so one fused loop per neuron computes the same values.
 //! Interface used by the operator program: `NeuronKind::from_spec(name, params)`,
 //! `n_states()`, `step(dt, j, out, states)`; `spikeshard.nengo.neurons.neuron_spec` gives the
 //! names, parameter order and state order.
 
-use crate::vecmath;
+use crate::engine::fastmath;
 
 /// One nengo neuron type with its parameters (times in seconds).
 #[derive(Debug, Clone, PartialEq)]
@@ -233,7 +233,7 @@ fn lif_rate(tau_rc: f64, tau_ref: f64, amplitude: f64, j: f64) -> f64 {
     let j = j - 1.0;
     // `j > 0` is false for NaN, which nengo also maps to 0.
     if j > 0.0 {
-        amplitude / (tau_ref + tau_rc * vecmath::ln_1p(1.0 / j))
+        amplitude / (tau_ref + tau_rc * fastmath::ln_1p(1.0 / j))
     } else {
         0.0
     }
@@ -253,7 +253,7 @@ struct LifStep {
 
 impl LifStep {
     fn new(dt: f64, tau_rc: f64, tau_ref: f64, min_voltage: f64, amplitude: f64) -> Self {
-        let decay_full = vecmath::exp_m1(-dt / tau_rc);
+        let decay_full = fastmath::exp_m1(-dt / tau_rc);
         Self { dt, tau_rc, tau_ref, min_voltage, spike: amplitude / dt, decay_full }
     }
 
@@ -374,7 +374,7 @@ impl LifStep {
         let delta_t = if delta_t > dt { dt } else { delta_t };
         // The same function as `decay_full`, so a neuron outside its refractory period gets
         // those bits here too; expm1(-0) = -0.
-        let decay = vecmath::exp_m1(-delta_t / self.tau_rc);
+        let decay = fastmath::exp_m1(-delta_t / self.tau_rc);
         let v0 = *voltage;
         let v = v0 - (j - v0) * decay;
         let spiked = v > 1.0;
@@ -383,7 +383,7 @@ impl LifStep {
         let v = if v < self.min_voltage { self.min_voltage } else { v };
         // nengo evaluates the spike time on the spiking neurons only; here every neuron of the
         // batch computes it and the others drop it.
-        let t_spike = dt + self.tau_rc * vecmath::ln_1p(-(v - 1.0) / (j - 1.0));
+        let t_spike = dt + self.tau_rc * fastmath::ln_1p(-(v - 1.0) / (j - 1.0));
         *voltage = if spiked { 0.0 } else { v };
         *refractory_time = if spiked { self.tau_ref + t_spike } else { r };
         out
@@ -549,7 +549,7 @@ mod tests {
         assert_eq!((out[1], v[1]), (0.0, 0.5));
         assert!((r[1] - 0.0015).abs() < 1e-15);
         // Refractory for half the step: integrates over the remaining half.
-        let half = 0.5 - (10.0 - 0.5) * vecmath::exp_m1(-0.0005 / 0.02);
+        let half = 0.5 - (10.0 - 0.5) * fastmath::exp_m1(-0.0005 / 0.02);
         assert_eq!(v[2], half);
         // Strong inhibition is clipped at min_voltage.
         assert_eq!(v[3], -0.5);
@@ -593,9 +593,9 @@ mod tests {
             let (dt, tau_rc, tau_ref, min_voltage) = (DT, 0.02, 0.002, -1.0);
             *r -= dt;
             let delta_t = (dt - *r).clamp(0.0, dt);
-            *v -= (j - *v) * vecmath::exp_m1(-delta_t / tau_rc);
+            *v -= (j - *v) * fastmath::exp_m1(-delta_t / tau_rc);
             let spiked = *v > 1.0;
-            let t_spike = dt + tau_rc * vecmath::ln_1p(-(*v - 1.0) / (j - 1.0));
+            let t_spike = dt + tau_rc * fastmath::ln_1p(-(*v - 1.0) / (j - 1.0));
             if *v < min_voltage {
                 *v = min_voltage;
             }
