@@ -177,17 +177,11 @@ impl NeuronKind {
                 let [voltage, refractory_time, adaptation] = states else { unreachable!() };
                 let lif = LifStep::new(dt, tau_rc, tau_ref, min_voltage, amplitude);
                 let rate = dt / tau_n;
-                for ((((o, &j), v), r), a) in out
-                    .iter_mut()
-                    .zip(j)
-                    .zip(voltage.iter_mut())
-                    .zip(refractory_time.iter_mut())
-                    .zip(adaptation.iter_mut())
-                {
-                    // nengo: LIF.step(dt, J - n, ...); n += (dt / tau_n) * (inc_n * output - n)
-                    let n = *a;
-                    *o = lif.step(j - n, v, r);
-                    *a = n + rate * (inc_n * *o - n);
+                // nengo: LIF.step(dt, J - n, ...); n += (dt / tau_n) * (inc_n * output - n)
+                let j_adapted: Vec<f64> = j.iter().zip(adaptation.iter()).map(|(j, n)| j - n).collect();
+                lif.step_all(&j_adapted, out, voltage, refractory_time);
+                for (n, &o) in adaptation.iter_mut().zip(out.iter()) {
+                    *n += rate * (inc_n * o - *n);
                 }
             }
             NeuronKind::Izhikevich { tau_recovery, coupling, reset_voltage, reset_recovery } => {
