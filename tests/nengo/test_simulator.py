@@ -11,6 +11,7 @@ from nengo.builder import operator as ops
 from nengo.exceptions import SimulatorClosed, ValidationError
 
 from spikeshard._engine import NengoProgram
+from spikeshard.errors import NetworkError
 from spikeshard.nengo import Simulator
 
 
@@ -178,6 +179,58 @@ def test_assignments_are_checked():
         Simulator(net, assignments={ens: 0}, partitioner=object(), progress_bar=False)
     with Simulator(net, assignments={ens: 0}, progress_bar=False) as sim:
         assert sim.assignments == {ens: 0}
+
+
+def test_threads_give_the_same_bits():
+    """Large neuron populations and products split over threads: every element is computed
+    by the same arithmetic, so results do not depend on the thread count."""
+    with nengo.Network(seed=3) as net:
+        stim = nengo.Node(lambda t: [np.sin(8 * t), np.cos(5 * t), 0.3, -0.2])
+        # Merged by nengo's optimiser: 8192 neurons, BSR encoders and decoders of 4 blocks.
+        ring = [nengo.Ensemble(2048, 4) for _ in range(4)]
+        nengo.Connection(stim, ring[0])
+        for pre, post in zip(ring, ring[1:] + ring[:1], strict=True):
+            nengo.Connection(pre, post, synapse=0.005)
+        wide = nengo.Ensemble(5000, 8, neuron_type=nengo.AdaptiveLIF())  # dense 5000 x 8
+        nengo.Connection(ring[2], wide[:4])
+        probes = [nengo.Probe(ring[1], synapse=0.01), nengo.Probe(wide.neurons)]
+    data = []
+    for threads in (1, 2, 3):
+        with Simulator(net, progress_bar=False, threads=threads) as sim:
+            assert sim.threads == threads and sim._program.threads == threads
+            sim.run(0.08)
+            data.append([sim.data[p] for p in probes])
+    assert data[0][1].any(), "the wide ensemble spiked"
+    for other in data[1:]:
+        for ours, reference in zip(other, data[0], strict=True):
+            np.testing.assert_array_equal(ours, reference)
+
+
+@pytest.mark.parametrize(
+    "threads, text", [(0, "threads = 0"), (True, "threads = True"), (2.0, "threads = 2.0"),
+                      (5000, "threads = 5000: expected at most")]
+)
+def test_bad_thread_counts_are_refused(threads, text):
+    with nengo.Network() as net:
+        nengo.Ensemble(10, 1)
+    with pytest.raises(NetworkError, match=text):
+        Simulator(net, progress_bar=False, threads=threads)
+
+
+def test_threads_default_to_the_environment(monkeypatch):
+    with nengo.Network() as net:
+        nengo.Ensemble(10, 1)
+    monkeypatch.delenv("SPIKESHARD_THREADS", raising=False)
+    with Simulator(net, progress_bar=False) as sim:
+        assert sim.threads == 1
+    monkeypatch.setenv("SPIKESHARD_THREADS", "2")
+    with Simulator(net, progress_bar=False) as sim:
+        assert sim.threads == 2
+    monkeypatch.setenv("SPIKESHARD_THREADS", "two")
+    with pytest.raises(NetworkError, match="SPIKESHARD_THREADS = 'two'"):
+        Simulator(net, progress_bar=False)
+    with pytest.raises(ValueError, match="threads = 0"):
+        NengoProgram(threads=0)
 
 
 def test_several_mpi_ranks_are_refused_until_distribution_exists(monkeypatch):

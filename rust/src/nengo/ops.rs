@@ -4,6 +4,9 @@
 //! `Y += A @ X` for dense, block-sparse (BSR) and sparse (CSR) matrices, copies that set or
 //! increment (repeated increments accumulate, as `np.add.at`), resets, and the time update.
 
+use rayon::prelude::*;
+use rayon::ThreadPool;
+
 use super::filters::LinearFilter;
 use super::learning::LearningRule;
 use super::neurons::NeuronKind;
@@ -59,13 +62,36 @@ pub enum Op {
     Learning(LearningRule),
 }
 
+/// Neurons (or block-matrix products) below which an operator runs on the calling thread:
+/// handing work to the pool and joining costs several microseconds.
+pub const PARALLEL_MIN_NEURONS: usize = 4096;
+pub const PARALLEL_MIN_PRODUCTS: usize = 32_768;
+
+/// A pointer handed to the pool's threads, each of which touches its own elements only.
+#[derive(Clone, Copy)]
+pub(crate) struct Shared<T>(pub(crate) T);
+// SAFETY: used only for disjoint ranges of arrays that outlive the parallel section, and for
+// the program run by one pool thread while the caller waits.
+unsafe impl<T> Send for Shared<T> {}
+unsafe impl<T> Sync for Shared<T> {}
+
+/// `0..n` in at most one range per thread of `pool`, each a multiple of `granule` long
+/// (except the last): the ranges a parallel operator hands out.
+fn ranges(n: usize, pool: &ThreadPool, granule: usize) -> Vec<(usize, usize)> {
+    let chunk = n.div_ceil(pool.current_num_threads()).next_multiple_of(granule).max(granule);
+    (0..n).step_by(chunk).map(|start| (start, (start + chunk).min(n))).collect()
+}
+
 impl Op {
-    /// Runs one step of the operator; `scratch` is reused working memory.
+    /// Runs one step of the operator; `scratch` is reused working memory. With a `pool`, the
+    /// large neuron populations and block products are split over its threads; every element
+    /// is computed by the same arithmetic either way, so results do not depend on the
+    /// number of threads.
     ///
     /// # Safety
     /// Every span and pointer must address live memory (the simulator's signal arrays), and
     /// the spans an operator writes must not overlap the ones it reads, unless noted.
-    pub unsafe fn run(&mut self, scratch: &mut Vec<f64>) {
+    pub unsafe fn run(&mut self, scratch: &mut Vec<f64>, pool: Option<&ThreadPool>) {
         match self {
             Op::TimeUpdate { step, time, dt } => {
                 **step += 1;
@@ -77,35 +103,23 @@ impl Op {
             },
             Op::Copy { src, dst, inc } => run_copy(src, dst, *inc, scratch),
             Op::ElementwiseInc { a, x, y } => run_elementwise_inc(a, x, y),
-            Op::DotInc { a, x, y } => run_dot_inc(a, x, y, scratch),
+            Op::DotInc { a, x, y } => run_dot_inc(a, x, y, scratch, pool),
             Op::BsrDotInc { blocks, br, bc, pattern, x, y } => {
-                let xs_all = x.read_view(y, scratch);
+                let xs = x.read_view(y, scratch);
                 let (br, bc) = (*br, *bc);
-                // As scipy: each block row's product summed from zero, then added to y.
-                let mut sums = vec![0.0; br];
-                for block_row in 0..pattern.indptr.len() - 1 {
-                    sums.fill(0.0);
-                    for entry in pattern.indptr[block_row]..pattern.indptr[block_row + 1] {
-                        let block = std::slice::from_raw_parts(blocks.add(entry * br * bc), br * bc);
-                        let xs = &xs_all[pattern.indices[entry] * bc..][..bc];
-                        if let Ok(x4) = <&[f64; 4]>::try_from(xs) {
-                            // nengo's encoders in 4-D: blocks of neurons × 4 dimensions.
-                            for (sum, row) in sums.iter_mut().zip(block.chunks_exact(4)) {
-                                let r: &[f64; 4] = row.try_into().expect("4 columns");
-                                *sum += (r[0] * x4[0] + r[1] * x4[1]) + (r[2] * x4[2] + r[3] * x4[3]);
-                            }
-                        } else {
-                            for (sum, row) in sums.iter_mut().zip(block.chunks_exact(bc)) {
-                                *sum +=
-                                    if bc < 8 { row.iter().zip(xs).map(|(a, b)| a * b).sum() } else { dot(row, xs) };
-                            }
-                        }
+                let n_block_rows = pattern.indptr.len() - 1;
+                let products = pattern.indices.len() * br * bc;
+                let (blocks, y_ptr) = (Shared(*blocks), Shared(&*y as *const Span));
+                let rows = |start: usize, end: usize| {
+                    let (blocks, y) = (blocks, y_ptr);
+                    // SAFETY: block rows start..end write only their own rows of y.
+                    unsafe { bsr_block_rows(blocks.0, br, bc, pattern, xs, &*y.0, start, end) }
+                };
+                match pool {
+                    Some(pool) if products >= PARALLEL_MIN_PRODUCTS && y.as_slice().is_some() => {
+                        pool.install(|| ranges(n_block_rows, pool, 1).into_par_iter().for_each(|(a, b)| rows(a, b)))
                     }
-                    let first = block_row * br;
-                    match y.as_mut_slice() {
-                        Some(ys) => ys[first..first + br].iter_mut().zip(&sums).for_each(|(y, p)| *y += p),
-                        None => sums.iter().enumerate().for_each(|(k, p)| *y.at(first + k) += p),
-                    }
+                    _ => rows(0, n_block_rows),
                 }
             }
             Op::CsrDotInc { data, pattern, x, y } => {
@@ -119,19 +133,83 @@ impl Op {
                 }
             }
             Op::Neurons { kind, dt, j, out, states } => {
-                let mut state_slices: Vec<&mut [f64]> =
-                    states.iter().map(|s| s.as_mut_slice().expect("contiguous state")).collect();
-                kind.step(
-                    *dt,
-                    j.as_slice().expect("contiguous input"),
-                    out.as_mut_slice().expect("contiguous output"),
-                    &mut state_slices,
-                );
+                let n = j.len();
+                let j = Shared(j.as_slice().expect("contiguous input").as_ptr());
+                let out = Shared(out.as_mut_slice().expect("contiguous output").as_mut_ptr());
+                let states: Vec<Shared<*mut f64>> =
+                    states.iter().map(|s| Shared(s.as_mut_slice().expect("contiguous state").as_mut_ptr())).collect();
+                let neurons = |start: usize, end: usize| {
+                    let (j, out, states) = (j, out, &states);
+                    let len = end - start;
+                    // SAFETY: the input, output and states are n-element arrays (checked when
+                    // the operator was built); each call steps its own range of them.
+                    unsafe {
+                        let mut state_slices: Vec<&mut [f64]> =
+                            states.iter().map(|s| std::slice::from_raw_parts_mut(s.0.add(start), len)).collect();
+                        kind.step(
+                            *dt,
+                            std::slice::from_raw_parts(j.0.add(start), len),
+                            std::slice::from_raw_parts_mut(out.0.add(start), len),
+                            &mut state_slices,
+                        );
+                    }
+                };
+                match pool {
+                    Some(pool) if n >= PARALLEL_MIN_NEURONS => {
+                        pool.install(|| ranges(n, pool, 512).into_par_iter().for_each(|(a, b)| neurons(a, b)))
+                    }
+                    _ => neurons(0, n),
+                }
             }
             Op::Filter(filter) => filter.step(scratch),
             Op::Table(process) => process.step(),
             Op::Noise(process) => process.step(),
             Op::Learning(rule) => rule.step(),
+        }
+    }
+}
+
+/// Block rows `start..end` of `y += A @ x` for a block-sparse `A` (see `Op::BsrDotInc`). As
+/// scipy: each block row's product is summed from zero, then added to y.
+///
+/// # Safety
+/// As [`Op::run`]; only rows of these block rows of `y` are written.
+#[allow(clippy::too_many_arguments)]
+unsafe fn bsr_block_rows(
+    blocks: *const f64,
+    br: usize,
+    bc: usize,
+    pattern: &Pattern,
+    xs_all: &[f64],
+    y: &Span,
+    start: usize,
+    end: usize,
+) {
+    let mut sums = vec![0.0; br];
+    for block_row in start..end {
+        sums.fill(0.0);
+        for entry in pattern.indptr[block_row]..pattern.indptr[block_row + 1] {
+            let block = std::slice::from_raw_parts(blocks.add(entry * br * bc), br * bc);
+            let xs = &xs_all[pattern.indices[entry] * bc..][..bc];
+            if let Ok(x4) = <&[f64; 4]>::try_from(xs) {
+                // nengo's encoders in 4-D: blocks of neurons × 4 dimensions.
+                for (sum, row) in sums.iter_mut().zip(block.chunks_exact(4)) {
+                    let r: &[f64; 4] = row.try_into().expect("4 columns");
+                    *sum += (r[0] * x4[0] + r[1] * x4[1]) + (r[2] * x4[2] + r[3] * x4[3]);
+                }
+            } else {
+                for (sum, row) in sums.iter_mut().zip(block.chunks_exact(bc)) {
+                    *sum += if bc < 8 { row.iter().zip(xs).map(|(a, b)| a * b).sum() } else { dot(row, xs) };
+                }
+            }
+        }
+        let first = block_row * br;
+        match y {
+            Span::Contiguous { ptr, .. } => {
+                let ys = std::slice::from_raw_parts_mut(ptr.add(first), br);
+                ys.iter_mut().zip(&sums).for_each(|(y, p)| *y += p);
+            }
+            Span::Gather { .. } => sums.iter().enumerate().for_each(|(k, p)| *y.at(first + k) += p),
         }
     }
 }
@@ -171,16 +249,33 @@ unsafe fn run_elementwise_inc(a: &Span, x: &Span, y: &Span) {
     }
 }
 
-unsafe fn run_dot_inc(a: &Matrix, x: &Span, y: &Span, scratch: &mut Vec<f64>) {
+unsafe fn run_dot_inc(a: &Matrix, x: &Span, y: &Span, scratch: &mut Vec<f64>, pool: Option<&ThreadPool>) {
     let xs = x.read_view(y, scratch);
-    for r in 0..a.rows {
-        let row = a.ptr.offset(r as isize * a.row_stride);
-        let sum = if a.col_stride == 1 {
-            dot(std::slice::from_raw_parts(row, a.cols), xs)
-        } else {
-            (0..a.cols).map(|c| *row.offset(c as isize * a.col_stride) * xs[c]).sum()
-        };
-        *y.at(r) += sum;
+    let (a_ptr, y_ptr) = (Shared(a.ptr), Shared(y as *const Span));
+    let (n_rows, n_cols, row_stride, col_stride) = (a.rows, a.cols, a.row_stride, a.col_stride);
+    let rows = |start: usize, end: usize| {
+        let (a_ptr, y_ptr) = (a_ptr, y_ptr);
+        for r in start..end {
+            // SAFETY: rows start..end of the matrix and of y (each row written by one call).
+            unsafe {
+                let row = a_ptr.0.offset(r as isize * row_stride);
+                let sum = if col_stride != 1 {
+                    (0..n_cols).map(|c| *row.offset(c as isize * col_stride) * xs[c]).sum()
+                } else if n_cols < DOT_LANES {
+                    // Narrow rows (an ensemble's encoders): no partial sums to set up.
+                    std::slice::from_raw_parts(row, n_cols).iter().zip(xs).map(|(a, b)| a * b).sum()
+                } else {
+                    dot(std::slice::from_raw_parts(row, n_cols), xs)
+                };
+                *(*y_ptr.0).at(r) += sum;
+            }
+        }
+    };
+    match pool {
+        Some(pool) if n_rows * n_cols >= PARALLEL_MIN_PRODUCTS && y.as_slice().is_some() => {
+            pool.install(|| ranges(n_rows, pool, 64).into_par_iter().for_each(|(s, e)| rows(s, e)))
+        }
+        _ => rows(0, n_rows),
     }
 }
 
@@ -228,7 +323,7 @@ mod tests {
         let mut y = [10.0, 20.0];
         let matrix = Matrix { ptr: a.as_ptr(), rows: 2, cols: 3, row_stride: 3, col_stride: 1 };
         let mut op = Op::DotInc { a: matrix, x: span(&mut x), y: span(&mut y) };
-        unsafe { op.run(&mut Vec::new()) };
+        unsafe { op.run(&mut Vec::new(), None) };
         assert_eq!(y, [10.0 + 1.0 + 1.0 - 3.0, 20.0 + 4.0 + 2.5 - 6.0]);
     }
 
@@ -238,7 +333,7 @@ mod tests {
         let mut dst = [0.0, 0.0];
         let dst_span = Span::Gather { ptr: dst.as_mut_ptr(), offsets: vec![1, 1, 0] };
         let mut op = Op::Copy { src: span(&mut src), dst: dst_span, inc: true };
-        unsafe { op.run(&mut Vec::new()) };
+        unsafe { op.run(&mut Vec::new(), None) };
         assert_eq!(dst, [3.0, 3.0]);
     }
 
@@ -250,7 +345,7 @@ mod tests {
         let mut x = [1.0, 2.0, 3.0, 4.0];
         let mut y = [0.0; 4];
         let mut op = Op::BsrDotInc { blocks: blocks.as_ptr(), br: 2, bc: 2, pattern, x: span(&mut x), y: span(&mut y) };
-        unsafe { op.run(&mut Vec::new()) };
+        unsafe { op.run(&mut Vec::new(), None) };
         assert_eq!(y, [1.0 * 3.0 + 2.0 * 4.0, 3.0 * 3.0 + 4.0 * 4.0, 5.0 + 12.0, 7.0 + 16.0]);
     }
 }

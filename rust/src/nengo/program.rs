@@ -6,7 +6,9 @@
 //! number of steps without returning to Python.
 
 use super::noise::{LegacyRandomState, WhiteNoise};
-use super::ops::Op;
+use rayon::ThreadPool;
+
+use super::ops::{Op, Shared};
 use super::span::Span;
 
 /// A probed signal: sampled after a step when `n_steps % period < 1`, as nengo's simulator.
@@ -26,11 +28,32 @@ pub struct Program {
     /// nengo's step counter (an int64 signal), read to decide which probes sample.
     step_counter: Option<*const i64>,
     scratch: Vec<f64>,
+    /// Threads for the large operators; `None` runs everything on the calling thread.
+    pool: Option<rayon::ThreadPool>,
 }
 
 impl Program {
     pub fn new() -> Self {
         Program { segments: vec![Vec::new()], ..Default::default() }
+    }
+
+    /// A program whose large operators use `n_threads` threads (more than one starts a
+    /// private rayon pool).
+    pub fn with_threads(n_threads: usize) -> Result<Self, String> {
+        let mut program = Self::new();
+        if n_threads > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n_threads)
+                .build()
+                .map_err(|e| format!("cannot start {n_threads} threads: {e}"))?;
+            program.pool = Some(pool);
+        }
+        Ok(program)
+    }
+
+    /// Threads the large operators use.
+    pub fn n_threads(&self) -> usize {
+        self.pool.as_ref().map_or(1, rayon::ThreadPool::current_num_threads)
     }
 
     /// Appends `op` to the last segment.
@@ -88,9 +111,7 @@ impl Program {
     /// # Safety
     /// Every span must address live memory (see [`Op::run`]).
     pub unsafe fn run_segment(&mut self, segment: usize) {
-        for op in self.segments[segment].iter_mut() {
-            op.run(&mut self.scratch);
-        }
+        run_ops(&mut self.segments[segment], &mut self.scratch, self.pool.as_ref());
     }
 
     /// Samples the probes whose period is due at the current step.
@@ -98,13 +119,7 @@ impl Program {
     /// # Safety
     /// As [`Program::run_segment`].
     pub unsafe fn record_probes(&mut self) {
-        let n_steps = self.step_counter.map_or(0, |step| *step) as f64;
-        for probe in self.probes.iter_mut() {
-            if n_steps % probe.period < 1.0 {
-                let signal = &probe.signal;
-                probe.samples.extend((0..signal.len()).map(|k| signal.get(k)));
-            }
-        }
+        sample_probes(&mut self.probes, self.step_counter);
     }
 
     /// Advances `n_steps` full steps (every segment, then the probes).
@@ -112,11 +127,28 @@ impl Program {
     /// # Safety
     /// As [`Program::run_segment`]; only meaningful when no operator runs in Python.
     pub unsafe fn run_steps(&mut self, n_steps: u64) {
-        for _ in 0..n_steps {
-            for segment in 0..self.segments.len() {
-                self.run_segment(segment);
+        let Program { segments, probes, step_counter, scratch, pool } = self;
+        let mut steps = |pool: Option<&ThreadPool>| {
+            for _ in 0..n_steps {
+                for ops in segments.iter_mut() {
+                    run_ops(ops, scratch, pool);
+                }
+                sample_probes(probes, *step_counter);
             }
-            self.record_probes();
+        };
+        match pool {
+            None => steps(None),
+            Some(pool) => {
+                let pool: &ThreadPool = pool;
+                // The steps run on one of the pool's threads, so a parallel operator hands
+                // work to threads that are awake: waking the pool from outside for every
+                // operator would cost more than the operator.
+                let steps = Shared(&mut steps);
+                pool.install(move || {
+                    let steps = steps;
+                    (steps.0)(Some(pool))
+                });
+            }
         }
     }
 
@@ -127,5 +159,29 @@ impl Program {
 
     pub fn clear_samples(&mut self) {
         self.probes.iter_mut().for_each(|probe| probe.samples.clear());
+    }
+}
+
+/// Runs `ops` once, in order.
+///
+/// # Safety
+/// As [`Op::run`].
+unsafe fn run_ops(ops: &mut [Op], scratch: &mut Vec<f64>, pool: Option<&ThreadPool>) {
+    for op in ops {
+        op.run(scratch, pool);
+    }
+}
+
+/// Samples the probes whose period is due at the step `step_counter` holds.
+///
+/// # Safety
+/// The probes' spans and the counter must address live memory.
+unsafe fn sample_probes(probes: &mut [Probe], step_counter: Option<*const i64>) {
+    let n_steps = step_counter.map_or(0, |step| *step) as f64;
+    for probe in probes {
+        if n_steps % probe.period < 1.0 {
+            let signal = &probe.signal;
+            probe.samples.extend((0..signal.len()).map(|k| signal.get(k)));
+        }
     }
 }

@@ -122,9 +122,22 @@ fn check_len(what: &str, got: usize, want: usize) -> PyResult<()> {
 
 #[pymethods]
 impl PyNengoProgram {
+    /// An empty program; its large operators (neuron populations, block products) use
+    /// `threads` threads (1 to 1024).
     #[new]
-    fn new() -> Self {
-        PyNengoProgram { program: Program::new(), arrays: Vec::new() }
+    #[pyo3(signature = (threads=1))]
+    fn new(threads: usize) -> PyResult<Self> {
+        if !(1..=1024).contains(&threads) {
+            return Err(PyValueError::new_err(format!("threads = {threads}: expected 1 to 1024")));
+        }
+        let program = Program::with_threads(threads).map_err(PyValueError::new_err)?;
+        Ok(PyNengoProgram { program, arrays: Vec::new() })
+    }
+
+    /// Threads the large operators use.
+    #[getter]
+    fn threads(&self) -> usize {
+        self.program.n_threads()
     }
 
     fn add_time_update(
