@@ -4,6 +4,9 @@
 pub mod engine;
 pub mod nengo;
 
+#[cfg(test)]
+mod test_support;
+
 #[cfg(feature = "python")]
 mod py;
 

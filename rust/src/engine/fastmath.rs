@@ -232,15 +232,9 @@ mod tests {
     }
 
     /// Deterministic uniform samples in [lo, hi).
-    fn samples(lo: f64, hi: f64, n: usize, mut seed: u64) -> Vec<f64> {
-        (0..n)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                lo + (hi - lo) * ((seed >> 11) as f64 / (1u64 << 53) as f64)
-            })
-            .collect()
+    fn samples(lo: f64, hi: f64, n: usize, seed: u64) -> Vec<f64> {
+        let mut uniform = crate::test_support::uniform_stream(seed);
+        (0..n).map(|_| lo + (hi - lo) * uniform()).collect()
     }
 
     /// Samples spread over magnitudes 10^lo .. 10^hi, both signs.

@@ -553,13 +553,7 @@ mod tests {
     fn lif_population_pass_is_bit_identical_to_stepping_each_neuron() {
         let lif = LifStep::new(DT, 0.02, 0.002, -1.0, -0.7);
         let n = 1100; // two whole blocks and a partial one
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut uniform = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut uniform = crate::test_support::uniform_stream(0x2545_f491_4f6c_dd1du64);
         let mut v: Vec<f64> = (0..n).map(|_| 1.2 * uniform() - 0.1).collect();
         let mut r: Vec<f64> = (0..n).map(|k| if k % 3 == 0 { 0.003 * uniform() } else { 0.0 }).collect();
         r[7] = DT; // leaves the refractory period exactly at the step
@@ -600,13 +594,7 @@ mod tests {
             f64::from(spiked) * (1.0 / dt)
         };
         let lif = LifStep::new(DT, 0.02, 0.002, -1.0, 1.0);
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut uniform = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut uniform = crate::test_support::uniform_stream(0x9e37_79b9_7f4a_7c15u64);
         let (mut v, mut r) = ([0.0; 64], [0.0; 64]);
         let (mut v_ref, mut r_ref) = (v, r);
         let (mut spikes, mut partial) = (0, 0);

@@ -199,7 +199,7 @@ unsafe fn bsr_block_rows(
                 }
             } else {
                 for (sum, row) in sums.iter_mut().zip(block.chunks_exact(bc)) {
-                    *sum += if bc < 8 { row.iter().zip(xs).map(|(a, b)| a * b).sum() } else { dot(row, xs) };
+                    *sum += dot(row, xs);
                 }
             }
         }
@@ -261,9 +261,6 @@ unsafe fn run_dot_inc(a: &Matrix, x: &Span, y: &Span, scratch: &mut Vec<f64>, po
                 let row = a_ptr.0.offset(r as isize * row_stride);
                 let sum = if col_stride != 1 {
                     (0..n_cols).map(|c| *row.offset(c as isize * col_stride) * xs[c]).sum()
-                } else if n_cols < DOT_LANES {
-                    // Narrow rows (an ensemble's encoders): no partial sums to set up.
-                    std::slice::from_raw_parts(row, n_cols).iter().zip(xs).map(|(a, b)| a * b).sum()
                 } else {
                     dot(std::slice::from_raw_parts(row, n_cols), xs)
                 };
@@ -284,11 +281,15 @@ unsafe fn run_dot_inc(a: &Matrix, x: &Span, y: &Span, scratch: &mut Vec<f64>, po
 const DOT_LANES: usize = 16;
 
 /// Dot product in `DOT_LANES` partial sums, so the loop vectorises without reassociation
-/// flags and is not bound by the latency of one running sum.
+/// flags and is not bound by the latency of one running sum. Rows shorter than that (an
+/// ensemble's encoders, small blocks) are one running sum: no partial sums to set up.
 #[inline]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
+    if n < DOT_LANES {
+        return a.iter().zip(b).map(|(x, y)| x * y).sum();
+    }
     let mut lanes = [0.0f64; DOT_LANES];
     let (a_chunks, b_chunks) = (a.chunks_exact(DOT_LANES), b.chunks_exact(DOT_LANES));
     let tail: f64 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
