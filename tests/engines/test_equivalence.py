@@ -72,3 +72,45 @@ def test_membrane_traces_agree_for_fixed_input(model):
     assert np.asarray(numpy_flags).sum() > 50
     np.testing.assert_array_equal(rust_flags.astype(bool), np.asarray(numpy_flags))
     assert np.max(np.abs(rust_state[0] - state[0])) <= 1e-9
+
+
+def test_lif_refractory_state_identical():
+    """LIF keeps its refractory neurons in a list during a run (the dense loop reads a byte
+    per neuron instead of the f64 counter): counters, traces and spikes must still be those
+    of the numpy definition, also for user-set counters (fractional, or set on a neuron
+    above threshold, which then spikes at once, as in NEST) and when read mid-run."""
+    n = 120
+    counters = np.zeros(n)
+    counters[::5] = 7.0
+    counters[1::7] = 2.6
+    v0 = np.linspace(-70.0, -52.0, n)
+    v0[10] = -45.0  # refractory (10 is a multiple of 5) and above threshold
+
+    def factory():
+        pop = ss.Population(ss.models.LIF, n=n, params={"i_e": 380.0, "t_ref": 0.002},
+                            initial={"v": v0, "refractory": counters})
+        proj = ss.Projection(pop, pop, topology="random", probability=0.1,
+                             weight=ss.Normal(-40.0, 30.0), delay=0.0003)
+        drive = ss.PoissonInput(pop, rate_hz=3000.0, weight=60.0)
+        mons = [ss.SpikeMonitor(pop),
+                ss.StateMonitor(pop, ["v", "refractory"], record=[0, 1, 10, 15, 40])]
+        return ss.Network(pop, proj, drive, *mons, seed=5, threads=1), mons, pop
+
+    results = {}
+    for backend in ("rust", "numpy"):
+        net, mons, pop = factory()
+        net.run(0.03, dt=1e-4, backend=backend, progress=False)
+        middle = net.get_state(pop, "refractory")
+        net.run(0.03, dt=1e-4, backend=backend, progress=False)
+        results[backend] = (mons, middle, net.get_state(pop, "refractory"),
+                            net.get_state(pop, "v"))
+    (rust_mons, *rust_state), (numpy_mons, *numpy_state) = results["rust"], results["numpy"]
+    assert rust_mons[0].count > 200
+    assert 0.0 in rust_mons[0].spikes[0] / 1e-4 - 1  # neuron 10 spiked in the first step
+    assert_same_spikes(spikes_of(rust_mons[:1]), spikes_of(numpy_mons[:1]))
+    np.testing.assert_array_equal(rust_mons[1].refractory, numpy_mons[1].refractory)
+    np.testing.assert_allclose(rust_mons[1].v, numpy_mons[1].v, rtol=0, atol=1e-9)
+    assert np.any(rust_mons[1].refractory % 1 != 0)  # the fractional counters were recorded
+    assert np.any(rust_state[0] > 0.5)  # counters read mid-run, with neurons refractory
+    for rust_values, numpy_values in zip(rust_state, numpy_state):
+        np.testing.assert_array_equal(rust_values, numpy_values)

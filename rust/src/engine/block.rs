@@ -55,6 +55,8 @@ pub struct Block {
     /// Spikes of the current interval, for exchange.
     pub interval_spikes: Vec<u64>,
     spiked: Vec<u8>,
+    /// Block-local indices of the neurons that spiked this step.
+    step_spikes: Vec<u32>,
     spike_offset: Vec<f64>,
 }
 
@@ -77,6 +79,7 @@ impl Block {
             recorded_offsets: Vec::new(),
             interval_spikes: Vec::new(),
             spiked: vec![0; n],
+            step_spikes: Vec::new(),
             spike_offset: vec![0.0; n],
         }
     }
@@ -129,39 +132,39 @@ impl Block {
             self.kernel.update(&ctx, &mut self.state, input_ex, input_in, &mut self.spiked, &mut self.spike_offset);
         }
         self.collect_spikes(step);
+        if !self.recorders.is_empty() {
+            self.kernel.sync_state(&mut self.state);
+        }
         for recorder in &mut self.recorders {
             let values = &self.state[recorder.variable];
             recorder.values.extend(recorder.locals.iter().map(|&i| values[i as usize]));
         }
     }
 
-    /// Appends the flagged neurons to the interval's spikes, skipping 64 quiet neurons at a
-    /// time (an OR over 64 flags vectorises; spikes are rare).
+    /// Lists the flagged neurons in `step_spikes` and appends them to the interval's spikes,
+    /// skipping 64 quiet neurons at a time (an OR over 64 flags is one vector load; spikes
+    /// are rare). The kernel is then told who spiked.
     fn collect_spikes(&mut self, step: u64) {
-        let n = self.spiked.len();
-        for start in (0..n).step_by(SCAN_WIDTH) {
-            let stop = (start + SCAN_WIDTH).min(n);
-            if self.spiked[start..stop].iter().fold(0u8, |any, &flag| any | flag) != 0 {
-                for i in start..stop {
-                    self.push_spike_if_flagged(step, i);
+        self.step_spikes.clear();
+        let chunks = self.spiked.chunks_exact(SCAN_WIDTH);
+        let tail_start = self.spiked.len() - chunks.remainder().len();
+        for (c, chunk) in chunks.enumerate() {
+            if chunk.iter().fold(0u8, |any, &flag| any | flag) != 0 {
+                list_flagged(chunk, c * SCAN_WIDTH, &mut self.step_spikes);
+            }
+        }
+        list_flagged(&self.spiked[tail_start..], tail_start, &mut self.step_spikes);
+        for &i in &self.step_spikes {
+            let packed = (step << 32) | self.gids[i as usize] as u64;
+            self.interval_spikes.push(packed);
+            if self.record_spikes {
+                self.recorded_spikes.push(packed);
+                if self.kernel.precise_spike_times() {
+                    self.recorded_offsets.push(self.spike_offset[i as usize]);
                 }
             }
         }
-    }
-
-    #[inline]
-    fn push_spike_if_flagged(&mut self, step: u64, i: usize) {
-        if self.spiked[i] == 0 {
-            return;
-        }
-        let packed = (step << 32) | self.gids[i] as u64;
-        self.interval_spikes.push(packed);
-        if self.record_spikes {
-            self.recorded_spikes.push(packed);
-            if self.kernel.precise_spike_times() {
-                self.recorded_offsets.push(self.spike_offset[i]);
-            }
-        }
+        self.kernel.after_spikes(&mut self.state, &self.step_spikes);
     }
 
     /// Adds the input of sorted spikes (packed `step << 32 | gid`) to the ring buffers.
@@ -186,6 +189,15 @@ impl Block {
                     table.deliver_spike(step, gid, &mut self.rings);
                 }
             }
+        }
+    }
+}
+
+/// Appends `first + i` for every non-zero `flags[i]`.
+fn list_flagged(flags: &[u8], first: usize, out: &mut Vec<u32>) {
+    for (i, &flag) in flags.iter().enumerate() {
+        if flag != 0 {
+            out.push((first + i) as u32);
         }
     }
 }

@@ -337,8 +337,12 @@ impl Runner {
     }
 
     /// A state variable of the population's local neurons, in population-local id order.
-    pub fn get_state(&self, population: usize, variable: usize) -> Result<Vec<f64>, EngineError> {
-        let info = self.population(population)?;
+    pub fn get_state(&mut self, population: usize, variable: usize) -> Result<Vec<f64>, EngineError> {
+        let info = self.population(population)?.clone();
+        for &b in &info.blocks {
+            let block = &mut self.blocks[b];
+            block.kernel.sync_state(&mut block.state);
+        }
         if variable >= info.n_state {
             return Err(invalid("variable", variable, &format!("an index below {}", info.n_state)));
         }

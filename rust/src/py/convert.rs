@@ -175,7 +175,7 @@ pub fn step_kernel<'py>(
     first_step: u64,
     key: u64,
 ) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray2<u8>>, Bound<'py, PyArray2<f64>>)> {
-    let kernel = NeuronKernel::from_name(kernel, constants.as_slice()?, key)?;
+    let mut kernel = NeuronKernel::from_name(kernel, constants.as_slice()?, key)?;
     let [n_state, n] = [state.shape()[0], state.shape()[1]];
     let n_steps = inputs_ex.shape()[0];
     if n_state != kernel.n_state() || gids.len() != n || inputs_ex.shape() != [n_steps, n] || inputs_in.shape() != [n_steps, n] {
@@ -192,8 +192,12 @@ pub fn step_kernel<'py>(
         let mut input_ex = ex.row(s).to_vec();
         let mut input_in = inh.row(s).to_vec();
         let ctx = StepContext { step: first_step + s as u64, gids: &gids };
-        kernel.update(&ctx, &mut vars, &mut input_ex, &mut input_in, &mut flags[s * n..(s + 1) * n], &mut offsets[s * n..(s + 1) * n]);
+        let step_flags = &mut flags[s * n..(s + 1) * n];
+        kernel.update(&ctx, &mut vars, &mut input_ex, &mut input_in, step_flags, &mut offsets[s * n..(s + 1) * n]);
+        let spiking: Vec<u32> = (0..n as u32).filter(|&k| step_flags[k as usize] != 0).collect();
+        kernel.after_spikes(&mut vars, &spiking);
     }
+    kernel.sync_state(&mut vars);
     let flat: Vec<f64> = vars.concat();
     Ok((
         numpy::ndarray::Array2::from_shape_vec((n_state, n), flat).expect("shape").into_pyarray(py),

@@ -116,7 +116,7 @@ impl PyNetworkRunner {
         Ok(array.into_pyarray(py))
     }
 
-    fn get_state<'py>(&self, py: Python<'py>, population: usize, variable: usize) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    fn get_state<'py>(&mut self, py: Python<'py>, population: usize, variable: usize) -> PyResult<Bound<'py, PyArray1<f64>>> {
         Ok(self.inner.get_state(population, variable)?.into_pyarray(py))
     }
 

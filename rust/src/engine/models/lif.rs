@@ -5,6 +5,7 @@
 //! step's input is added to the currents, threshold is checked and the neuron reset.
 
 use super::constants_array;
+use super::refractory::RefractoryList;
 use crate::engine::error::EngineError;
 use crate::engine::ring::SparseInput;
 
@@ -33,46 +34,75 @@ impl LifConstants {
     }
 }
 
-/// Advances the block one step and clears the consumed input.
-pub fn update(c: &LifConstants, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64], spiked: &mut [u8]) {
-    let [v, i_ex, i_in, refractory] = state else {
-        unreachable!("lif state has {N_STATE} variables")
-    };
-    step_membrane(c, v, i_ex, i_in, refractory, spiked);
-    add_input(i_ex, input_ex);
-    add_input(i_in, input_in);
+/// The kernel of one block: constants and the block's refractory neurons.
+#[derive(Clone, Debug)]
+pub struct Lif {
+    pub c: LifConstants,
+    refractory: RefractoryList,
 }
 
-/// As `update`, with input given only for the neurons that received any. The currents are
-/// decayed densely and the input added sparsely: `i * p11 + input` either way.
-pub fn update_sparse(c: &LifConstants, state: &mut [Vec<f64>], input: SparseInput, spiked: &mut [u8]) {
-    let [v, i_ex, i_in, refractory] = state else {
-        unreachable!("lif state has {N_STATE} variables")
-    };
-    step_membrane(c, v, i_ex, i_in, refractory, spiked);
-    input.apply(i_ex, i_in);
+impl Lif {
+    pub fn new(c: LifConstants) -> Self {
+        Self { c, refractory: RefractoryList::default() }
+    }
+
+    /// Advances the block one step and clears the consumed input.
+    pub fn update(&mut self, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64], spiked: &mut [u8]) {
+        let [v, i_ex, i_in, refractory] = state else {
+            unreachable!("lif state has {N_STATE} variables")
+        };
+        self.step_membrane(v, i_ex, i_in, refractory, spiked);
+        add_input(i_ex, input_ex);
+        add_input(i_in, input_in);
+    }
+
+    /// As `update`, with input given only for the neurons that received any. The currents are
+    /// decayed densely and the input added sparsely: `i * p11 + input` either way.
+    pub fn update_sparse(&mut self, state: &mut [Vec<f64>], input: SparseInput, spiked: &mut [u8]) {
+        let [v, i_ex, i_in, refractory] = state else {
+            unreachable!("lif state has {N_STATE} variables")
+        };
+        self.step_membrane(v, i_ex, i_in, refractory, spiked);
+        input.apply(i_ex, i_in);
+    }
+
+    /// Starts the refractory period of the neurons that spiked this step.
+    pub fn after_spikes(&mut self, state: &mut [Vec<f64>], locals: &[u32]) {
+        self.refractory.start(self.c.refractory_steps, locals, &mut state[REFRACTORY]);
+    }
+
+    /// Brings the refractory counters in `state` up to date (the list keeps them during a run).
+    pub fn sync_state(&self, state: &mut [Vec<f64>]) {
+        self.refractory.sync(&mut state[REFRACTORY]);
+    }
+
+    /// Everything but the input: membrane, current decay, threshold and reset densely, with
+    /// one byte per neuron saying whether it is refractory, then the counters of the few
+    /// refractory ones.
+    fn step_membrane(&mut self, v: &mut [f64], i_ex: &mut [f64], i_in: &mut [f64], refractory: &mut [f64], spiked: &mut [u8]) {
+        let held = self.refractory.held(refractory);
+        step_dense(&self.c, v, i_ex, i_in, held, spiked);
+        self.refractory.count_down(refractory, spiked);
+    }
 }
 
-/// Everything but the input: membrane, current decay, threshold and reset. Separate slice
-/// arguments tell the compiler they do not alias, so the loop vectorises without run-time
-/// overlap checks; the refractory counter is written only where it changes.
+/// Index of the refractory counter among the state variables.
+const REFRACTORY: usize = 3;
+
+/// The dense part of a step. Separate slice arguments tell the compiler they do not alias,
+/// so the loop vectorises without run-time overlap checks.
 #[inline(never)]
-fn step_membrane(c: &LifConstants, v: &mut [f64], i_ex: &mut [f64], i_in: &mut [f64], refractory: &mut [f64], spiked: &mut [u8]) {
+fn step_dense(c: &LifConstants, v: &mut [f64], i_ex: &mut [f64], i_in: &mut [f64], held: &[u8], spiked: &mut [u8]) {
     let n = v.len();
-    let (i_ex, i_in, refractory, spiked) = (&mut i_ex[..n], &mut i_in[..n], &mut refractory[..n], &mut spiked[..n]);
+    let (i_ex, i_in, held, spiked) = (&mut i_ex[..n], &mut i_in[..n], &held[..n], &mut spiked[..n]);
     for k in 0..n {
-        let r = refractory[k];
-        let active = r <= 0.5;
         let v_free = c.v_const + c.p21_ex * i_ex[k] + c.p21_in * i_in[k] + c.p22 * v[k];
-        let v_now = if active { v_free } else { v[k] };
+        let v_now = if held[k] == 0 { v_free } else { v[k] };
         // "+ 0.0" turns -0.0 into 0.0, as adding an empty input slot does.
         i_ex[k] = i_ex[k] * c.p11_ex + 0.0;
         i_in[k] = i_in[k] * c.p11_in + 0.0;
         let spike = v_now >= c.v_th;
         v[k] = if spike { c.v_reset } else { v_now };
-        if spike || !active {
-            refractory[k] = if spike { c.refractory_steps } else { r - 1.0 };
-        }
         spiked[k] = spike as u8;
     }
 }
@@ -83,5 +113,81 @@ fn add_input(current: &mut [f64], input: &mut [f64]) {
     for (i, x) in current.iter_mut().zip(input.iter_mut()) {
         *i += *x;
         *x = 0.0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::uniform_stream;
+
+    /// The dense definition (as the numpy kernel): every neuron's counter tested in the loop.
+    fn reference_step(c: &LifConstants, state: &mut [Vec<f64>], input_ex: &[f64], input_in: &[f64]) -> Vec<u8> {
+        let [v, i_ex, i_in, refractory] = state else { unreachable!() };
+        (0..v.len())
+            .map(|k| {
+                let active = refractory[k] <= 0.5;
+                let v_free = c.v_const + c.p21_ex * i_ex[k] + c.p21_in * i_in[k] + c.p22 * v[k];
+                let v_now = if active { v_free } else { v[k] };
+                i_ex[k] = i_ex[k] * c.p11_ex + 0.0 + input_ex[k];
+                i_in[k] = i_in[k] * c.p11_in + 0.0 + input_in[k];
+                let spike = v_now >= c.v_th;
+                v[k] = if spike { c.v_reset } else { v_now };
+                if spike || !active {
+                    refractory[k] = if spike { c.refractory_steps } else { refractory[k] - 1.0 };
+                }
+                spike as u8
+            })
+            .collect()
+    }
+
+    fn constants(refractory_steps: f64) -> LifConstants {
+        let (p22, p11_ex, p11_in) = ((-0.1f64 / 20.0).exp(), (-0.1f64 / 5.0).exp(), (-0.1f64 / 10.0).exp());
+        LifConstants { p22, p11_ex, p11_in, p21_ex: 4e-4, p21_in: 4e-4, v_const: -49.0 * (1.0 - p22), v_th: -50.0, v_reset: -60.0, refractory_steps }
+    }
+
+    /// The listed refractory neurons give the dense definition's bits, including user states
+    /// the list must honour: fractional and NaN counters, and a refractory neuron clamped
+    /// above threshold (it spikes, as in NEST).
+    #[test]
+    fn refractory_list_matches_the_dense_definition() {
+        for refractory_steps in [0.0, 1.0, 20.0] {
+            let c = constants(refractory_steps);
+            let n = 300;
+            let mut u = uniform_stream(7);
+            let v: Vec<f64> = (0..n).map(|k| if k == 7 { -45.0 } else { -60.0 + 12.0 * u() }).collect();
+            let counter: Vec<f64> = (0..n).map(|k| match k % 7 {
+                0 => 3.0,
+                1 => 2.7,
+                2 if k == 2 => f64::NAN,
+                2 => 0.4,
+                _ => 0.0,
+            }).collect();
+            let mut expected = vec![v, vec![0.0; n], vec![0.0; n], counter];
+            let mut state = expected.clone();
+            let mut kernel = Lif::new(c.clone());
+            let mut total = 0;
+            for step in 0..400 {
+                let input_ex: Vec<f64> = (0..n).map(|_| if u() < 0.2 { 300.0 * u() } else { 0.0 }).collect();
+                let input_in: Vec<f64> = (0..n).map(|_| if u() < 0.1 { -300.0 * u() } else { 0.0 }).collect();
+                let expected_spikes = reference_step(&c, &mut expected, &input_ex, &input_in);
+                let mut spiked = vec![0u8; n];
+                kernel.update(&mut state, &mut input_ex.clone(), &mut input_in.clone(), &mut spiked);
+                let locals: Vec<u32> = (0..n as u32).filter(|&k| spiked[k as usize] != 0).collect();
+                kernel.after_spikes(&mut state, &locals);
+                assert_eq!(spiked, expected_spikes);
+                total += locals.len();
+                // The counters may lag between syncs; the spikes above may not.
+                if step % 7 != 0 {
+                    continue;
+                }
+                kernel.sync_state(&mut state);
+                for (got, want) in state.iter().zip(&expected) {
+                    assert!(got.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits()), "t_ref {refractory_steps}");
+                }
+            }
+            assert!(total > 1000, "too few spikes to test the list: {total}");
+            assert!(state[3][2].is_nan(), "a NaN counter keeps its neuron refractory");
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod hodgkin_huxley;
 pub mod lif;
 pub mod lif_delta;
 pub mod poisson_source;
+pub mod refractory;
 
 use crate::engine::error::EngineError;
 use crate::engine::ring::SparseInput;
@@ -26,7 +27,7 @@ pub struct StepContext<'a> {
 /// A neuron model with its constants, as the runner dispatches it.
 #[derive(Clone, Debug)]
 pub enum NeuronKernel {
-    Lif(lif::LifConstants),
+    Lif(lif::Lif),
     LifDelta(lif_delta::LifDeltaConstants),
     HodgkinHuxley(hodgkin_huxley::HhConstants),
     PoissonSource(poisson_source::PoissonSourceConstants),
@@ -39,7 +40,7 @@ impl NeuronKernel {
     /// Builds a kernel from its name, the constants array from Python and the population key.
     pub fn from_name(name: &str, constants: &[f64], key: u64) -> Result<Self, EngineError> {
         Ok(match name {
-            "lif" => NeuronKernel::Lif(lif::LifConstants::from_slice(constants)?),
+            "lif" => NeuronKernel::Lif(lif::Lif::new(lif::LifConstants::from_slice(constants)?)),
             "lif_delta" => NeuronKernel::LifDelta(lif_delta::LifDeltaConstants::from_slice(constants)?),
             "hodgkin_huxley" => {
                 NeuronKernel::HodgkinHuxley(hodgkin_huxley::HhConstants::from_slice(constants)?)
@@ -77,10 +78,26 @@ impl NeuronKernel {
 
     /// Advances a block one step when few neurons received input: the same result as
     /// `update` with the slot's dense input, at a fraction of the memory traffic.
-    pub fn update_sparse(&self, state: &mut [Vec<f64>], input: SparseInput, spiked: &mut [u8]) {
+    pub fn update_sparse(&mut self, state: &mut [Vec<f64>], input: SparseInput, spiked: &mut [u8]) {
         match self {
-            NeuronKernel::Lif(c) => lif::update_sparse(c, state, input, spiked),
+            NeuronKernel::Lif(lif) => lif.update_sparse(state, input, spiked),
             _ => unreachable!("only kernels with takes_sparse_input() are given sparse input"),
+        }
+    }
+
+    /// Tells the kernel which neurons (block-local indices, ascending) spiked this step, after
+    /// `update`: LIF lists them as refractory.
+    pub fn after_spikes(&mut self, state: &mut [Vec<f64>], locals: &[u32]) {
+        if let NeuronKernel::Lif(lif) = self {
+            lif.after_spikes(state, locals);
+        }
+    }
+
+    /// Writes what the kernel keeps elsewhere during a run (LIF's refractory counters) into
+    /// `state`, before it is read.
+    pub fn sync_state(&self, state: &mut [Vec<f64>]) {
+        if let NeuronKernel::Lif(lif) = self {
+            lif.sync_state(state);
         }
     }
 
@@ -92,7 +109,7 @@ impl NeuronKernel {
     /// Advances every neuron of a block by one step, consuming the step's input: the input
     /// slices are zero afterwards (clearing them inside the kernel saves a pass over memory).
     pub fn update(
-        &self,
+        &mut self,
         ctx: &StepContext,
         state: &mut [Vec<f64>],
         input_ex: &mut [f64],
@@ -101,7 +118,7 @@ impl NeuronKernel {
         spike_offset: &mut [f64],
     ) {
         match self {
-            NeuronKernel::Lif(c) => lif::update(c, state, input_ex, input_in, spiked),
+            NeuronKernel::Lif(lif) => lif.update(state, input_ex, input_in, spiked),
             NeuronKernel::LifDelta(c) => lif_delta::update(c, state, input_ex, spiked),
             NeuronKernel::HodgkinHuxley(c) => {
                 hodgkin_huxley::update(c, state, input_ex, input_in, spiked, spike_offset);
