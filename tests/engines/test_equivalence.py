@@ -112,5 +112,5 @@ def test_lif_refractory_state_identical():
     np.testing.assert_allclose(rust_mons[1].v, numpy_mons[1].v, rtol=0, atol=1e-9)
     assert np.any(rust_mons[1].refractory % 1 != 0)  # the fractional counters were recorded
     assert np.any(rust_state[0] > 0.5)  # counters read mid-run, with neurons refractory
-    for rust_values, numpy_values in zip(rust_state, numpy_state):
+    for rust_values, numpy_values in zip(rust_state, numpy_state, strict=True):
         np.testing.assert_array_equal(rust_values, numpy_values)
