@@ -195,7 +195,7 @@ impl Block {
 
 /// Appends `first + i` for every non-zero `flags[i]`, eight flags per word: a word of quiet
 /// neurons costs one test, a spike one bit scan.
-fn list_flagged(flags: &[u8], first: usize, out: &mut Vec<u32>) {
+pub(crate) fn list_flagged(flags: &[u8], first: usize, out: &mut Vec<u32>) {
     let words = flags.chunks_exact(8);
     let tail = words.remainder();
     for (w, word) in words.enumerate() {

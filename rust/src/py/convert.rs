@@ -5,6 +5,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::engine::block::list_flagged;
 use crate::engine::connect::{build_table, ConnectionRule, ProjectionKeys, ProjectionSpec, ValueRule};
 use crate::engine::error::EngineError;
 use crate::engine::models::{NeuronKernel, StepContext, SUPPORTED_KERNELS};
@@ -188,13 +189,15 @@ pub fn step_kernel<'py>(
     let (ex, inh, gids) = (inputs_ex.as_array(), inputs_in.as_array(), gids.as_array().to_vec());
     let mut flags = vec![0u8; n_steps * n];
     let mut offsets = vec![0.0f64; n_steps * n];
+    let mut spiking = Vec::new();
     for s in 0..n_steps {
         let mut input_ex = ex.row(s).to_vec();
         let mut input_in = inh.row(s).to_vec();
         let ctx = StepContext { step: first_step + s as u64, gids: &gids };
         let step_flags = &mut flags[s * n..(s + 1) * n];
         kernel.update(&ctx, &mut vars, &mut input_ex, &mut input_in, step_flags, &mut offsets[s * n..(s + 1) * n]);
-        let spiking: Vec<u32> = (0..n as u32).filter(|&k| step_flags[k as usize] != 0).collect();
+        spiking.clear();
+        list_flagged(step_flags, 0, &mut spiking);
         kernel.after_spikes(&mut vars, &spiking);
     }
     kernel.sync_state(&mut vars);

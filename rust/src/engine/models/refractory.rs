@@ -23,22 +23,20 @@ pub struct RefractoryList {
     /// one, the block's array may lag behind (see `sync`).
     ids: Vec<u32>,
     counters: Vec<f64>,
-    /// False until the list is read from the block's counters (before the first step).
-    built: bool,
 }
 
 impl RefractoryList {
     /// The byte per neuron the dense loop reads: non-zero while the neuron is refractory.
-    /// Lists the neurons refractory in the block's `counter` array at the first call.
+    /// The first call (before the first step) lists the neurons refractory in the block's
+    /// `counter` array.
     pub fn held(&mut self, counter: &[f64]) -> &[u8] {
-        if !self.built {
+        if self.held.len() != counter.len() {
             self.held = vec![0; counter.len()];
             for (k, &c) in counter.iter().enumerate() {
                 if is_refractory(c) {
                     self.push(k as u32, c);
                 }
             }
-            self.built = true;
         }
         &self.held
     }
