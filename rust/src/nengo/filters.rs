@@ -125,12 +125,11 @@ mod tests {
         let mut input = [1.0];
         let mut output = [0.0];
         let mut state = [0.0];
-        let span = |v: &mut [f64]| Span::Contiguous { ptr: v.as_mut_ptr(), len: v.len() };
         let mut filter = LinearFilter {
             kind: FilterKind::General { a: vec![0.5], b: vec![1.0], c: vec![1.0], d: 2.0 },
-            input: span(&mut input),
-            output: span(&mut output),
-            state: span(&mut state),
+            input: Span::over(&mut input),
+            output: Span::over(&mut output),
+            state: Span::over(&mut state),
             inc: false,
         };
         let mut outputs = Vec::new();

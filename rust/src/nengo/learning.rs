@@ -78,10 +78,6 @@ impl LearningRule {
 mod tests {
     use super::*;
 
-    fn span(values: &mut [f64]) -> Span {
-        Span::Contiguous { ptr: values.as_mut_ptr(), len: values.len() }
-    }
-
     #[test]
     fn pes_is_outer_product_of_scaled_error_and_pre() {
         let mut pre = [1.0, 2.0, 3.0];
@@ -89,11 +85,11 @@ mod tests {
         let mut delta = [0.0; 6];
         let mut rule = LearningRule {
             rule: Rule::Pes { alpha: -0.1 },
-            pre: span(&mut pre),
-            post: span(&mut error),
+            pre: Span::over(&mut pre),
+            post: Span::over(&mut error),
             extra: None,
             matrix: None,
-            delta: span(&mut delta),
+            delta: Span::over(&mut delta),
         };
         unsafe { rule.step() };
         let expected = [-0.05, -0.1, -0.15000000000000002, 0.1, 0.2, 0.30000000000000004];

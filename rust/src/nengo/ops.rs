@@ -313,17 +313,13 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 mod tests {
     use super::*;
 
-    fn span(values: &mut [f64]) -> Span {
-        Span::Contiguous { ptr: values.as_mut_ptr(), len: values.len() }
-    }
-
     #[test]
     fn dense_dot_inc_adds_matrix_vector_product() {
         let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let mut x = [1.0, 0.5, -1.0];
         let mut y = [10.0, 20.0];
         let matrix = Matrix { ptr: a.as_ptr(), rows: 2, cols: 3, row_stride: 3, col_stride: 1 };
-        let mut op = Op::DotInc { a: matrix, x: span(&mut x), y: span(&mut y) };
+        let mut op = Op::DotInc { a: matrix, x: Span::over(&mut x), y: Span::over(&mut y) };
         unsafe { op.run(&mut Vec::new(), None) };
         assert_eq!(y, [10.0 + 1.0 + 1.0 - 3.0, 20.0 + 4.0 + 2.5 - 6.0]);
     }
@@ -333,7 +329,7 @@ mod tests {
         let mut src = [1.0, 2.0, 3.0];
         let mut dst = [0.0, 0.0];
         let dst_span = Span::Gather { ptr: dst.as_mut_ptr(), offsets: vec![1, 1, 0] };
-        let mut op = Op::Copy { src: span(&mut src), dst: dst_span, inc: true };
+        let mut op = Op::Copy { src: Span::over(&mut src), dst: dst_span, inc: true };
         unsafe { op.run(&mut Vec::new(), None) };
         assert_eq!(dst, [3.0, 3.0]);
     }
@@ -345,7 +341,7 @@ mod tests {
         let pattern = Pattern { indptr: vec![0, 1, 2], indices: vec![1, 0] };
         let mut x = [1.0, 2.0, 3.0, 4.0];
         let mut y = [0.0; 4];
-        let mut op = Op::BsrDotInc { blocks: blocks.as_ptr(), br: 2, bc: 2, pattern, x: span(&mut x), y: span(&mut y) };
+        let mut op = Op::BsrDotInc { blocks: blocks.as_ptr(), br: 2, bc: 2, pattern, x: Span::over(&mut x), y: Span::over(&mut y) };
         unsafe { op.run(&mut Vec::new(), None) };
         assert_eq!(y, [1.0 * 3.0 + 2.0 * 4.0, 3.0 * 3.0 + 4.0 * 4.0, 5.0 + 12.0, 7.0 + 16.0]);
     }

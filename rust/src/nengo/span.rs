@@ -27,6 +27,12 @@ impl Span {
         self.len() == 0
     }
 
+    /// The elements of a slice the test owns (the bindings build spans from numpy arrays).
+    #[cfg(test)]
+    pub fn over(values: &mut [f64]) -> Self {
+        Span::Contiguous { ptr: values.as_mut_ptr(), len: values.len() }
+    }
+
     /// The elements as a slice when they are consecutive.
     ///
     /// # Safety

@@ -103,7 +103,7 @@ mod tests {
             rows: rows.as_ptr(),
             n_rows: rows.len() / width,
             time: time_ptr,
-            output: Span::Contiguous { ptr: output.as_mut_ptr(), len: width },
+            output: Span::over(&mut output),
             inc,
         };
         let mut seen = Vec::new();
@@ -180,7 +180,7 @@ mod tests {
             rows: rows.as_ptr(),
             n_rows: 2,
             time: &time,
-            output: Span::Contiguous { ptr: output.as_mut_ptr(), len: 1 },
+            output: Span::over(&mut output),
             inc: false,
         };
         // SAFETY: every pointer addresses a live local of the right size.
