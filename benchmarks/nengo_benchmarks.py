@@ -71,6 +71,25 @@ class Bench:
     description: str
 
 
+def _driven_ensembles(n_ensembles: int, n_neurons: int, dimensions: int) -> list[nengo.Ensemble]:
+    """Inside an open network: ``n_ensembles`` LIF ensembles, the first driven by a constant
+    node (built as a constant signal: no Python call per step)."""
+    stimulus = nengo.Node([0.5] * dimensions, label="stimulus")
+    ensembles = [
+        nengo.Ensemble(n_neurons, dimensions, neuron_type=nengo.LIF(), label=f"ens{i}")
+        for i in range(n_ensembles)
+    ]
+    nengo.Connection(stimulus, ensembles[0], synapse=None)
+    return ensembles
+
+
+def _probes(ensembles: list[nengo.Ensemble], indices: set[int], synapse: float
+            ) -> dict[str, nengo.Probe]:
+    """Lowpass probes on the ensembles at ``indices``, labelled ``ens{i}``."""
+    return {f"ens{i}": nengo.Probe(ensembles[i], synapse=nengo.Lowpass(synapse))
+            for i in sorted(indices)}
+
+
 def build_stream(
     n_ensembles: int,
     *,
@@ -84,21 +103,11 @@ def build_stream(
     if n_ensembles < 2:
         raise ValueError(f"a ring needs at least 2 ensembles, got {n_ensembles}")
     with nengo.Network(label=f"stream{n_ensembles}", seed=seed) as net:
-        # A constant output is built as a constant signal: no Python call per step.
-        stimulus = nengo.Node([0.5] * dimensions, label="stimulus")
-        ensembles = [
-            nengo.Ensemble(n_neurons, dimensions, neuron_type=nengo.LIF(), label=f"ens{i}")
-            for i in range(n_ensembles)
-        ]
-        nengo.Connection(stimulus, ensembles[0], synapse=None)
+        ensembles = _driven_ensembles(n_ensembles, n_neurons, dimensions)
         for i, pre in enumerate(ensembles):
             post = ensembles[(i + 1) % n_ensembles]
             nengo.Connection(pre, post, synapse=nengo.Lowpass(synapse))
-        probed = sorted({0, n_ensembles // 2, n_ensembles - 1})
-        probes = {
-            f"ens{i}": nengo.Probe(ensembles[i], synapse=nengo.Lowpass(probe_synapse))
-            for i in probed
-        }
+        probes = _probes(ensembles, {0, n_ensembles // 2, n_ensembles - 1}, probe_synapse)
     return Bench(
         name=f"stream{n_ensembles}",
         network=net,
@@ -129,19 +138,10 @@ def build_random_graph(
         if i != j and rng.uniform() < p_connect
     ]
     with nengo.Network(label=f"random{n_ensembles}", seed=seed) as net:
-        stimulus = nengo.Node([0.5] * dimensions, label="stimulus")
-        ensembles = [
-            nengo.Ensemble(n_neurons, dimensions, neuron_type=nengo.LIF(), label=f"ens{i}")
-            for i in range(n_ensembles)
-        ]
-        nengo.Connection(stimulus, ensembles[0], synapse=None)
+        ensembles = _driven_ensembles(n_ensembles, n_neurons, dimensions)
         for i, j in pairs:
             nengo.Connection(ensembles[i], ensembles[j], synapse=nengo.Lowpass(synapse))
-        probed = sorted({0, n_ensembles - 1})
-        probes = {
-            f"ens{i}": nengo.Probe(ensembles[i], synapse=nengo.Lowpass(probe_synapse))
-            for i in probed
-        }
+        probes = _probes(ensembles, {0, n_ensembles - 1}, probe_synapse)
     return Bench(
         name=f"random{n_ensembles}",
         network=net,
