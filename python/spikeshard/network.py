@@ -52,6 +52,14 @@ def _flatten(objects: Iterable[Any]) -> list[Any]:
     return flat
 
 
+def check_threads(threads: Any) -> int:
+    """A thread count in [1, MAX_THREADS], or a NetworkError naming it."""
+    value = _validate.count("threads", threads, 1)
+    if value > MAX_THREADS:
+        raise NetworkError(f"threads = {value}: expected at most {MAX_THREADS}")
+    return value
+
+
 def default_threads(comm: Comm) -> int:
     """Rayon threads per rank: ``SPIKESHARD_THREADS``, else cores / ranks on this node."""
     env = os.environ.get("SPIKESHARD_THREADS")
@@ -104,9 +112,7 @@ class Network:
         self.seed = DEFAULT_SEED if seed is None else _validate.count("seed", seed)
         if self.seed >= 2**64:
             raise NetworkError(f"seed = {self.seed}: expected an integer in [0, 2**64)")
-        self.threads = None if threads is None else _validate.count("threads", threads, 1)
-        if self.threads is not None and self.threads > MAX_THREADS:
-            raise NetworkError(f"threads = {self.threads}: expected at most {MAX_THREADS}")
+        self.threads = None if threads is None else check_threads(threads)
         self.label = _validate.label(label)
         self._built: BuiltRank | None = None
         self._comm: Comm | None = None

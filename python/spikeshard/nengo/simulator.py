@@ -23,12 +23,11 @@ from nengo.exceptions import SimulatorClosed, ValidationError
 from nengo.utils.progress import Progress, ProgressTracker
 
 from spikeshard._engine import NengoProgram
-from spikeshard._validate import count
 from spikeshard.comm import SerialComm, launched_by_mpirun
-from spikeshard.errors import NetworkError, UnsupportedError
+from spikeshard.errors import UnsupportedError
 from spikeshard.nengo.lowering import Refill, lower
 from spikeshard.nengo.operands import Unsupported, float_array, operand
-from spikeshard.network import MAX_THREADS, default_threads
+from spikeshard.network import check_threads, default_threads
 
 logger = logging.getLogger(__name__)
 
@@ -227,14 +226,6 @@ class Simulator(nengo.Simulator):
 def env_threads() -> int:
     """``SPIKESHARD_THREADS`` if set (checked as ``Network`` checks it), else 1."""
     return default_threads(SerialComm()) if os.environ.get("SPIKESHARD_THREADS") else 1
-
-
-def check_threads(threads: Any) -> int:
-    """A thread count in [1, MAX_THREADS]."""
-    value = count("threads", threads, 1)
-    if value > MAX_THREADS:
-        raise NetworkError(f"threads = {value}: expected at most {MAX_THREADS}")
-    return value
 
 
 def check_assignments(
