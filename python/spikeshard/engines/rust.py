@@ -14,16 +14,20 @@ from . import FloatArray, U32Array, U64Array, rust_supports_model
 
 #: Smallest block worth handing to a thread.
 MIN_BLOCK_SIZE = 256
-#: Largest block: one ring-buffer slot of it (8 bytes a neuron) stays in the L1 cache while
-#: spikes are delivered into it.
-MAX_BLOCK_SIZE = 4096
+#: Largest block: a block's LIF state (24 bytes a neuron) and spike flags then fit in the L1
+#: cache, so the step that ends an exchange interval, computed right after the one before
+#: it (see `NetworkRunner.longest_interval`), reads them from there.
+MAX_BLOCK_SIZE = 2048
 
 
 def block_size(n_local: int, threads: int) -> int:
-    """Neurons per block: at most MAX_BLOCK_SIZE, and with several threads about four blocks
-    per thread so uneven blocks still balance. Results do not depend on it."""
+    """Neurons per block: the population split evenly into blocks of at most MAX_BLOCK_SIZE,
+    and with several threads about four blocks per thread so uneven blocks still balance.
+    Results do not depend on it."""
     per_thread = -(-n_local // (4 * threads)) if threads > 1 else n_local
-    return max(1, min(MAX_BLOCK_SIZE, max(MIN_BLOCK_SIZE, per_thread)))
+    size = max(1, min(MAX_BLOCK_SIZE, max(MIN_BLOCK_SIZE, per_thread)))
+    n_blocks = -(-n_local // size)
+    return max(1, -(-n_local // max(1, n_blocks)))
 
 
 class RustEngine:

@@ -55,6 +55,9 @@ pub struct Block {
     /// Spikes of the current interval, for exchange.
     pub interval_spikes: Vec<u64>,
     spiked: Vec<u8>,
+    /// A step computed without its input (`advance` with `defer_last`), waiting for
+    /// `add_pending_input`.
+    pending_input: Option<u64>,
     /// Block-local indices of the neurons that spiked this step.
     step_spikes: Vec<u32>,
     spike_offset: Vec<f64>,
@@ -79,6 +82,7 @@ impl Block {
             recorded_offsets: Vec::new(),
             interval_spikes: Vec::new(),
             spiked: vec![0; n],
+            pending_input: None,
             step_spikes: Vec::new(),
             spike_offset: vec![0.0; n],
         }
@@ -112,19 +116,26 @@ impl Block {
     }
 
     /// Advances the block by `n_steps` steps from `first_step`, collecting its spikes in
-    /// `interval_spikes` (cleared first).
-    pub fn advance(&mut self, first_step: u64, n_steps: u64) {
+    /// `interval_spikes` (cleared first). With `defer_last`, a kernel that `defers_input`
+    /// computes the last step without its input, so that spikes of this interval arriving
+    /// at that step can still be delivered: `add_pending_input` then completes the step.
+    pub fn advance(&mut self, first_step: u64, n_steps: u64, defer_last: bool) {
+        self.add_pending_input();
         self.interval_spikes.clear();
+        let last = first_step + n_steps - 1;
         for step in first_step..first_step + n_steps {
-            self.step(step);
+            self.step(step, defer_last && step == last && self.kernel.defers_input());
         }
     }
 
-    fn step(&mut self, step: u64) {
-        let ctx = StepContext { step, gids: &self.gids };
-        if let Some(input) = self.rings.sparse_slot(step) {
+    fn step(&mut self, step: u64, defer_input: bool) {
+        if defer_input {
+            self.kernel.update_without_input(&mut self.state, &mut self.spiked);
+            self.pending_input = Some(step);
+        } else if let Some(input) = self.rings.sparse_slot(step) {
             self.kernel.update_sparse(&mut self.state, input, &mut self.spiked);
         } else {
+            let ctx = StepContext { step, gids: &self.gids };
             let (input_ex, input_in) = self.rings.dense_slot(step);
             for drive in &self.drives {
                 drive.add_input(step, &self.gids, input_ex, input_in);
@@ -132,9 +143,36 @@ impl Block {
             self.kernel.update(&ctx, &mut self.state, input_ex, input_in, &mut self.spiked, &mut self.spike_offset);
         }
         self.collect_spikes(step);
-        if !self.recorders.is_empty() {
-            self.kernel.sync_state(&mut self.state);
+        if !defer_input {
+            self.record();
         }
+    }
+
+    /// Completes a step left without its input by `advance`: adds the input that arrived
+    /// at it (its ring slot, now holding every spike delivered to it, and the Poisson
+    /// drives) and records the step. Does nothing if no step is pending.
+    pub fn add_pending_input(&mut self) {
+        let Some(step) = self.pending_input.take() else {
+            return;
+        };
+        if let Some(input) = self.rings.sparse_slot(step) {
+            self.kernel.add_sparse_input(&mut self.state, input);
+        } else {
+            let (input_ex, input_in) = self.rings.dense_slot(step);
+            for drive in &self.drives {
+                drive.add_input(step, &self.gids, input_ex, input_in);
+            }
+            self.kernel.add_input(&mut self.state, input_ex, input_in);
+        }
+        self.record();
+    }
+
+    /// Samples the recorded variables at the end of a step.
+    fn record(&mut self) {
+        if self.recorders.is_empty() {
+            return;
+        }
+        self.kernel.sync_state(&mut self.state);
         for recorder in &mut self.recorders {
             let values = &self.state[recorder.variable];
             recorder.values.extend(recorder.locals.iter().map(|&i| values[i as usize]));

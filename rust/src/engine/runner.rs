@@ -218,20 +218,33 @@ impl Runner {
         (self.min_delay != u64::MAX).then_some(self.min_delay)
     }
 
-    /// Prepares ring buffers for intervals of at most `interval` steps.
+    /// The longest exchange interval this rank's synapses allow (None without synapses): the
+    /// smallest delay d, or d + 1 steps when every block that receives synapses has a kernel
+    /// that `defers_input` (the last step of an interval is then completed after delivery).
+    pub fn longest_interval(&self) -> Option<u64> {
+        let d = self.local_min_delay()?;
+        let all_defer = self.blocks.iter().filter(|b| !b.tables.is_empty()).all(|b| b.kernel.defers_input());
+        Some(d + all_defer as u64)
+    }
+
+    /// Prepares ring buffers for intervals of at most `interval` steps (and for the longest
+    /// interval, which `run` uses).
     pub fn prepare(&mut self, interval: u64, max_delay: u64) -> Result<(), EngineError> {
         if interval == 0 {
             return Err(invalid("interval", interval, "at least one step"));
         }
-        if let Some(d) = self.local_min_delay() {
-            if interval > d {
-                return Err(invalid("interval", interval, &format!("at most the smallest delay ({d} steps)")));
+        if let Some(longest) = self.longest_interval() {
+            if interval > longest {
+                let d = self.min_delay;
+                let allowed = if longest > d { format!("d + 1 = {longest} steps") } else { format!("d = {d} steps") };
+                return Err(invalid("interval", interval, &format!("at most {allowed}, d being the smallest delay")));
             }
         }
         let max_delay = max_delay.max(self.max_delay) as usize;
+        let interval = interval.max(self.longest_interval().unwrap_or(0)) as usize;
         let step = self.step;
         for block in &mut self.blocks {
-            block.resize_rings(max_delay, interval as usize, step);
+            block.resize_rings(max_delay, interval, step);
         }
         Ok(())
     }
@@ -253,11 +266,13 @@ impl Runner {
     }
 
     /// Advances every block by `n_steps` (at most the prepared interval) and returns this
-    /// rank's spikes of the interval, sorted (packed `step << 32 | gid`).
+    /// rank's spikes of the interval, sorted (packed `step << 32 | gid`). If the interval is
+    /// longer than the smallest delay, its last step waits for its input until `deliver`.
     pub fn advance(&mut self, n_steps: u64) -> &[u64] {
         let first = self.step;
         let work = self.n_local() * n_steps as usize;
-        self.for_each_block(work, |b| b.advance(first, n_steps));
+        let defer_last = self.local_min_delay().is_some_and(|d| n_steps > d);
+        self.for_each_block(work, |b| b.advance(first, n_steps, defer_last));
         self.step += n_steps;
         self.local_spikes.clear();
         for block in &self.blocks {
@@ -267,18 +282,22 @@ impl Runner {
         &self.local_spikes
     }
 
-    /// Delivers sorted spikes (of all ranks) into the ring buffers.
+    /// Delivers sorted spikes (of all ranks) into the ring buffers, then completes a last
+    /// step that `advance` left waiting for its input.
     pub fn deliver(&mut self, spikes: &[u64]) {
-        if spikes.is_empty() {
-            return;
-        }
         // A spike reaches on the order of a hundred synapses or more per block.
         let work = spikes.len() * self.blocks.len() * 100;
-        self.for_each_block(work, |b| b.deliver(spikes));
+        self.for_each_block(work, |b| {
+            b.deliver(spikes);
+            b.add_pending_input();
+        });
     }
 
-    /// One process: advance `n_steps` in intervals of `interval`, delivering own spikes.
+    /// One process: advance `n_steps`, delivering own spikes after each interval. Nothing is
+    /// exchanged, so intervals are as long as the synapses allow (`longest_interval`), or
+    /// `interval` steps if that is longer (a network without synapses).
     pub fn run(&mut self, n_steps: u64, interval: u64) {
+        let interval = interval.max(self.longest_interval().unwrap_or(0));
         let mut done = 0;
         let mut spikes = Vec::new();
         while done < n_steps {

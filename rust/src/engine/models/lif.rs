@@ -48,21 +48,39 @@ impl Lif {
 
     /// Advances the block one step and clears the consumed input.
     pub fn update(&mut self, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64], spiked: &mut [u8]) {
-        let [v, i_ex, i_in, refractory] = state else {
-            unreachable!("lif state has {N_STATE} variables")
-        };
-        self.step_membrane(v, i_ex, i_in, refractory, spiked);
-        add_input(i_ex, input_ex);
-        add_input(i_in, input_in);
+        self.update_without_input(state, spiked);
+        self.add_input(state, input_ex, input_in);
     }
 
     /// As `update`, with input given only for the neurons that received any. The currents are
     /// decayed densely and the input added sparsely: `i * p11 + input` either way.
     pub fn update_sparse(&mut self, state: &mut [Vec<f64>], input: SparseInput, spiked: &mut [u8]) {
+        self.update_without_input(state, spiked);
+        Self::add_sparse_input(state, input);
+    }
+
+    /// The step's membrane, decay, threshold and reset, leaving the step's input to
+    /// `add_input` or `add_sparse_input`. Nothing in this part reads the step's input (it
+    /// reaches the membrane one step later), which lets the runner add it after delivering
+    /// the spikes of this very step (see `NeuronKernel::defers_input`).
+    pub fn update_without_input(&mut self, state: &mut [Vec<f64>], spiked: &mut [u8]) {
         let [v, i_ex, i_in, refractory] = state else {
             unreachable!("lif state has {N_STATE} variables")
         };
         self.step_membrane(v, i_ex, i_in, refractory, spiked);
+    }
+
+    /// Adds a step's dense input to the currents and clears it.
+    pub fn add_input(&self, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64]) {
+        add_input(&mut state[I_EX], input_ex);
+        add_input(&mut state[I_IN], input_in);
+    }
+
+    /// Adds a step's sparse input to the currents and clears it.
+    pub fn add_sparse_input(state: &mut [Vec<f64>], input: SparseInput) {
+        let [_, i_ex, i_in, _] = state else {
+            unreachable!("lif state has {N_STATE} variables")
+        };
         input.apply(i_ex, i_in);
     }
 
@@ -86,7 +104,9 @@ impl Lif {
     }
 }
 
-/// Index of the refractory counter among the state variables.
+/// Indices of the currents and the refractory counter among the state variables.
+const I_EX: usize = 1;
+const I_IN: usize = 2;
 const REFRACTORY: usize = 3;
 
 /// The dense part of a step. Separate slice arguments tell the compiler they do not alias,

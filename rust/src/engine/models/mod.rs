@@ -85,6 +85,39 @@ impl NeuronKernel {
         }
     }
 
+    /// Whether the step's input enters only state that the step itself does not read (LIF:
+    /// the currents, which reach the membrane one step later). Such a kernel can be advanced
+    /// with `update_without_input` and given the input afterwards (`add_input`), so a spike
+    /// with a delay of d steps may be delivered after the step it arrives at has been
+    /// computed: exchange intervals may then be d + 1 steps long.
+    pub fn defers_input(&self) -> bool {
+        matches!(self, NeuronKernel::Lif(_))
+    }
+
+    /// A step without its input (kernels with `defers_input()` only).
+    pub fn update_without_input(&mut self, state: &mut [Vec<f64>], spiked: &mut [u8]) {
+        match self {
+            NeuronKernel::Lif(lif) => lif.update_without_input(state, spiked),
+            _ => unreachable!("only kernels with defers_input() are stepped without input"),
+        }
+    }
+
+    /// Adds a step's input after `update_without_input` and clears it.
+    pub fn add_input(&self, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64]) {
+        match self {
+            NeuronKernel::Lif(lif) => lif.add_input(state, input_ex, input_in),
+            _ => unreachable!("only kernels with defers_input() take their input after the step"),
+        }
+    }
+
+    /// As `add_input`, with input given only for the neurons that received any.
+    pub fn add_sparse_input(&self, state: &mut [Vec<f64>], input: SparseInput) {
+        match self {
+            NeuronKernel::Lif(_) => lif::Lif::add_sparse_input(state, input),
+            _ => unreachable!("only kernels with defers_input() take their input after the step"),
+        }
+    }
+
     /// Tells the kernel which neurons (block-local indices, ascending) spiked this step, after
     /// `update`: LIF lists them as refractory.
     pub fn after_spikes(&mut self, state: &mut [Vec<f64>], locals: &[u32]) {
