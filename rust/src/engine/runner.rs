@@ -392,7 +392,8 @@ mod tests {
         vec![p22, p11, p11, p21, p21, v_const, -55.0, -70.0, (0.002 / dt).round()]
     }
 
-    fn network(threads: usize, block_size: usize) -> Vec<u64> {
+    /// A recurrent inhibitory LIF network with delays of 2 to 6 steps, spikes and v recorded.
+    fn build(threads: usize, block_size: usize) -> (Runner, usize) {
         let dt = 1e-4;
         let mut runner = Runner::new(dt, threads).unwrap();
         runner.set_parallel_min_work(0);
@@ -419,10 +420,53 @@ mod tests {
         };
         runner.add_projection(pop, &spec).unwrap();
         runner.record_spikes(pop).unwrap();
+        runner.add_recorder(pop, 0, &[0, 150, 299]).unwrap();
+        (runner, pop)
+    }
+
+    fn network(threads: usize, block_size: usize) -> Vec<u64> {
+        let (mut runner, pop) = build(threads, block_size);
         let interval = runner.local_min_delay().unwrap();
         runner.prepare(interval, 0).unwrap();
         runner.run(2000, interval);
         runner.take_spikes(pop).unwrap().0
+    }
+
+    /// Spikes, recorded v and final state, stepping with `advance(interval)` and `deliver`.
+    fn by_intervals(interval: u64) -> (Vec<u64>, Vec<f64>, Vec<Vec<f64>>) {
+        let (mut runner, pop) = build(1, 4096);
+        runner.prepare(interval, 0).unwrap();
+        let mut done = 0;
+        while done < 2000 {
+            let m = interval.min(2000 - done);
+            let spikes = runner.advance(m).to_vec();
+            runner.deliver(&spikes);
+            done += m;
+        }
+        let state = (0..4).map(|v| runner.get_state(pop, v).unwrap()).collect();
+        (runner.take_spikes(pop).unwrap().0, runner.take_recorder(0, 3).unwrap().1, state)
+    }
+
+    /// An interval one step longer than the smallest delay (its last step completed after
+    /// delivery) gives the bits of intervals of one step; one more step is refused.
+    #[test]
+    fn deferred_last_step_changes_nothing() {
+        let (runner, _) = build(1, 4096);
+        assert_eq!((runner.local_min_delay(), runner.longest_interval()), (Some(2), Some(3)));
+        let reference = by_intervals(1);
+        assert!(reference.0.len() > 100, "network too quiet: {}", reference.0.len());
+        assert_eq!(reference.1.len(), 2000 * 3);
+        for interval in [2, 3] {
+            let got = by_intervals(interval);
+            assert_eq!(got.0, reference.0, "interval {interval}");
+            let bits = |x: &Vec<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got.1), bits(&reference.1), "interval {interval}");
+            for (a, b) in got.2.iter().zip(&reference.2) {
+                assert_eq!(bits(a), bits(b), "interval {interval}");
+            }
+        }
+        let (mut runner, _) = build(1, 4096);
+        assert!(runner.prepare(4, 0).is_err());
     }
 
     #[test]
