@@ -161,18 +161,19 @@ mod tests {
             .collect()
     }
 
-    fn constants(refractory_steps: f64) -> LifConstants {
+    fn constants(refractory_steps: f64, v_reset: f64) -> LifConstants {
         let (p22, p11_ex, p11_in) = ((-0.1f64 / 20.0).exp(), (-0.1f64 / 5.0).exp(), (-0.1f64 / 10.0).exp());
-        LifConstants { p22, p11_ex, p11_in, p21_ex: 4e-4, p21_in: 4e-4, v_const: -49.0 * (1.0 - p22), v_th: -50.0, v_reset: -60.0, refractory_steps }
+        LifConstants { p22, p11_ex, p11_in, p21_ex: 4e-4, p21_in: 4e-4, v_const: -49.0 * (1.0 - p22), v_th: -50.0, v_reset, refractory_steps }
     }
 
     /// The listed refractory neurons give the dense definition's bits, including user states
-    /// the list must honour: fractional and NaN counters, and a refractory neuron clamped
-    /// above threshold (it spikes, as in NEST).
+    /// the list must honour: fractional and NaN counters, a refractory neuron clamped above
+    /// threshold (it spikes, as in NEST), and a reset above threshold (every refractory
+    /// neuron spikes each step, restarting its period).
     #[test]
     fn refractory_list_matches_the_dense_definition() {
-        for refractory_steps in [0.0, 1.0, 20.0] {
-            let c = constants(refractory_steps);
+        for (refractory_steps, v_reset) in [(0.0, -60.0), (1.0, -60.0), (20.0, -60.0), (2.5, -60.0), (4.0, -45.0)] {
+            let c = constants(refractory_steps, v_reset);
             let n = 300;
             let mut u = uniform_stream(7);
             let v: Vec<f64> = (0..n).map(|k| if k == 7 { -45.0 } else { -60.0 + 12.0 * u() }).collect();
@@ -203,7 +204,7 @@ mod tests {
                 }
                 kernel.sync_state(&mut state);
                 for (got, want) in state.iter().zip(&expected) {
-                    assert!(got.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits()), "t_ref {refractory_steps}");
+                    assert!(got.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits()), "t_ref {refractory_steps}, v_reset {v_reset}");
                 }
             }
             assert!(total > 1000, "too few spikes to test the list: {total}");
