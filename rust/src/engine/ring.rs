@@ -16,8 +16,9 @@ pub struct RingBuffers {
     two_receptors: bool,
     ex: Vec<f64>,
     inh: Vec<f64>,
-    /// Per slot and receptor, neurons whose input became non-zero (a neuron may appear
-    /// twice); `None` when the block's kernel reads its input densely.
+    /// Per slot and receptor, the targets of the input added to it, one entry per synapse
+    /// (a neuron may appear more than once), until the list is long enough that the slot
+    /// will be read densely anyway; `None` when the block's kernel reads its input densely.
     touched: Option<Vec<[Vec<u16>; 2]>>,
 }
 
@@ -88,8 +89,9 @@ impl RingBuffers {
         let receptor = (weight < 0.0 && self.two_receptors) as usize;
         let ring = if receptor == 0 { &mut self.ex } else { &mut self.inh };
         if let Some(lists) = self.touched.as_mut() {
-            if ring[index] == 0.0 {
-                lists[slot][receptor].push(target);
+            let list = &mut lists[slot][receptor];
+            if list.len() * SPARSE_FRACTION <= self.n {
+                list.push(target);
             }
         }
         ring[index] += weight;
@@ -103,25 +105,14 @@ impl RingBuffers {
         let receptor = (weight < 0.0 && self.two_receptors) as usize;
         let ring = if receptor == 0 { &mut self.ex } else { &mut self.inh };
         let ring = &mut ring[slot * n..(slot + 1) * n];
-        match self.touched.as_mut() {
-            Some(lists) => {
-                // Branch-free listing: write every target, keep it only if its input was 0.
-                let list = &mut lists[slot][receptor];
-                let start = list.len();
-                list.resize(start + targets.len(), 0);
-                let mut kept = start;
-                for &t in targets {
-                    list[kept] = t;
-                    kept += (ring[t as usize] == 0.0) as usize;
-                    ring[t as usize] += weight;
-                }
-                list.truncate(kept);
+        if let Some(lists) = self.touched.as_mut() {
+            let list = &mut lists[slot][receptor];
+            if list.len() * SPARSE_FRACTION <= n {
+                list.extend_from_slice(targets);
             }
-            None => {
-                for &t in targets {
-                    ring[t as usize] += weight;
-                }
-            }
+        }
+        for &t in targets {
+            ring[t as usize] += weight;
         }
     }
 
@@ -168,7 +159,9 @@ pub struct SparseInput<'a> {
 
 impl SparseInput<'_> {
     /// Adds the slot's input to `current_ex`/`current_in` for the touched neurons, clears
-    /// the slot and its list. Equivalent to adding the whole slot (untouched entries are 0).
+    /// the slot and its list. Equivalent to adding the whole slot (untouched entries are 0):
+    /// a neuron listed again adds the 0 left by its first entry, which changes nothing, as
+    /// the kernels' currents are never -0.0 (see `lif::step_dense`).
     pub fn apply(self, current_ex: &mut [f64], current_in: &mut [f64]) {
         for (touched, input, current) in [(self.touched_ex, self.ex, current_ex), (self.touched_in, self.inh, current_in)] {
             for &t in touched.iter() {
@@ -197,6 +190,21 @@ mod tests {
         assert_eq!((ex[3], inh[3], ex[7]), (1.75, -2.0, 0.5));
         let (dense_ex, dense_in) = ring.dense_slot(5);
         assert!(dense_ex.iter().chain(dense_in.iter()).all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn a_busy_slot_stops_listing_and_is_read_densely() {
+        let n = 64;
+        let mut ring = RingBuffers::new(n, 2, true);
+        ring.resize(2, 0);
+        let targets: Vec<u16> = (0..n as u16).collect();
+        for _ in 0..10 {
+            ring.add_row(1, &targets, 1.0);
+        }
+        let lists = &ring.touched.as_ref().expect("tracking")[ring.slot_of(1)];
+        assert!(lists[0].len() <= n / SPARSE_FRACTION + n, "list kept growing: {}", lists[0].len());
+        assert!(ring.sparse_slot(1).is_none());
+        assert!(ring.dense_slot(1).0.iter().all(|&x| x == 10.0));
     }
 
     #[test]

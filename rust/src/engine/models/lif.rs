@@ -118,7 +118,8 @@ fn step_dense(c: &LifConstants, v: &mut [f64], i_ex: &mut [f64], i_in: &mut [f64
     for k in 0..n {
         let v_free = c.v_const + c.p21_ex * i_ex[k] + c.p21_in * i_in[k] + c.p22 * v[k];
         let v_now = if held[k] == 0 { v_free } else { v[k] };
-        // "+ 0.0" turns -0.0 into 0.0, as adding an empty input slot does.
+        // "+ 0.0" turns -0.0 into 0.0, as adding an empty input slot does (sparse input
+        // relies on it: adding 0.0 again to a current that is never -0.0 changes nothing).
         i_ex[k] = i_ex[k] * c.p11_ex + 0.0;
         i_in[k] = i_in[k] * c.p11_in + 0.0;
         let spike = v_now >= c.v_th;
