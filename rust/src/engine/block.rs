@@ -209,8 +209,13 @@ impl Block {
     /// Order: spike by spike, then projection, then synapse — so input summed into a slot
     /// is the same however the spikes were batched into intervals.
     pub fn deliver(&mut self, spikes: &[u64]) {
+        // The ring slot of the spikes' step, computed (a division) once per step.
+        let mut slot_of_step = (u64::MAX, 0);
         for (k, &packed) in spikes.iter().enumerate() {
             let (step, gid) = (packed >> 32, packed as u32);
+            if slot_of_step.0 != step {
+                slot_of_step = (step, self.rings.slot_of(step));
+            }
             // Two-stage prefetch: the row offsets far ahead, then the rows they point to.
             if let Some(&ahead) = spikes.get(k + 4 * PREFETCH_DISTANCE) {
                 for table in &self.tables {
@@ -224,7 +229,7 @@ impl Block {
             }
             for table in &self.tables {
                 if table.has_source(gid) {
-                    table.deliver_spike(step, gid, &mut self.rings);
+                    table.deliver_spike(slot_of_step.1, gid, &mut self.rings);
                 }
             }
         }

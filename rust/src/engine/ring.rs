@@ -97,10 +97,9 @@ impl RingBuffers {
         ring[index] += weight;
     }
 
-    /// Adds `weight` for every target of a row, all arriving at `arrival_step`.
+    /// Adds `weight` for every target of a row, all arriving in slot `slot`.
     #[inline]
-    pub fn add_row(&mut self, arrival_step: u64, targets: &[u16], weight: f64) {
-        let slot = self.slot_of(arrival_step);
+    pub fn add_row(&mut self, slot: usize, targets: &[u16], weight: f64) {
         let n = self.n;
         let receptor = (weight < 0.0 && self.two_receptors) as usize;
         let ring = if receptor == 0 { &mut self.ex } else { &mut self.inh };
@@ -184,7 +183,7 @@ mod tests {
         let slot = ring.slot_of(5);
         ring.add_to_slot(slot, 3, 1.5);
         ring.add_to_slot(slot, 3, -2.0);
-        ring.add_row(5, &[3, 7, 7], 0.25);
+        ring.add_row(slot, &[3, 7, 7], 0.25);
         let (mut ex, mut inh) = (vec![0.0; 64], vec![0.0; 64]);
         ring.sparse_slot(5).expect("sparse").apply(&mut ex, &mut inh);
         assert_eq!((ex[3], inh[3], ex[7]), (1.75, -2.0, 0.5));
@@ -199,7 +198,7 @@ mod tests {
         ring.resize(2, 0);
         let targets: Vec<u16> = (0..n as u16).collect();
         for _ in 0..10 {
-            ring.add_row(1, &targets, 1.0);
+            ring.add_row(ring.slot_of(1), &targets, 1.0);
         }
         let lists = &ring.touched.as_ref().expect("tracking")[ring.slot_of(1)];
         assert!(lists[0].len() <= n / SPARSE_FRACTION + n, "list kept growing: {}", lists[0].len());

@@ -110,10 +110,10 @@ impl SynapseTable {
         }
     }
 
-    /// Adds the weights of the synapses of source `gid`, spiking at `step`, to the ring
-    /// buffers, each arriving at `step + delay`.
+    /// Adds the weights of the synapses of source `gid`, spiking at the step whose ring slot
+    /// is `base` (`rings.slot_of(step)`), to the ring buffers, each arriving `delay` slots on.
     #[inline]
-    pub fn deliver_spike(&self, step: u64, gid: u32, rings: &mut RingBuffers) {
+    pub fn deliver_spike(&self, base: usize, gid: u32, rings: &mut RingBuffers) {
         let row = (gid - self.pre_first_gid) as usize;
         let (start, stop) = (self.offsets[row] as usize, self.offsets[row + 1] as usize);
         if start == stop {
@@ -121,10 +121,9 @@ impl SynapseTable {
         }
         let targets = &self.targets[start..stop];
         match (&self.weights, &self.delays) {
-            (Weights::Constant(w), Delays::Constant(d)) => rings.add_row(step + *d as u64, targets, *w),
+            (Weights::Constant(w), Delays::Constant(d)) => rings.add_row(rings.slot_after(base, *d as usize), targets, *w),
             (weights, delays) => {
-                // One division per spike; each synapse's slot is then a compare and subtract.
-                let base = rings.slot_of(step);
+                // Each synapse's slot is a compare and subtract from the spike's.
                 for (k, &t) in targets.iter().enumerate() {
                     let s = start + k;
                     let w = match weights {
@@ -191,7 +190,7 @@ mod tests {
         rings.resize(4, 0);
         for (step, gid) in [(5, 10), (5, 11), (6, 99)] {
             if table.has_source(gid) {
-                table.deliver_spike(step, gid, &mut rings);
+                table.deliver_spike(rings.slot_of(step), gid, &mut rings);
             }
         }
         // gid 10 at step 5: target 0 +1.5 at step 6, target 1 -2.0 at step 7
