@@ -45,3 +45,16 @@ def test_reset_reproduces_and_seed_matters():
     other, other_monitors = cuba(seed=8)
     other.run(0.05, dt=1e-4, progress=False)
     assert not np.array_equal(first[0][1], spikes_of(other_monitors)[0][1])
+
+
+@pytest.mark.parametrize(("factory", "backend", "expected"), [
+    (cuba, "rust", 2),     # LIF on Rust: the last step of an interval waits for its input
+    (cuba, "numpy", 1),    # the numpy engine steps whole intervals of the smallest delay
+    (lambda: brunel(delay=1e-4), "rust", 1),  # LIFDelta: input reaches v in its own step
+])
+def test_exchange_interval_is_one_step_longer_where_the_engine_allows(factory, backend,
+                                                                      expected):
+    """CUBA and Brunel here have delays of one step (0.1 ms)."""
+    net, _ = factory()
+    net.build(dt=1e-4, backend=backend)
+    assert net._built is not None and net._built.interval == expected

@@ -303,3 +303,14 @@ def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
             built.recorders.append((smon, var, recorder))
     engine.prepare(interval, max_delay)
     return built
+
+
+def agree_on_interval(built: BuiltRank, longest_per_rank: list[int | None]) -> None:
+    """Lengthens the exchange interval to the longest that every rank's engine allows, given
+    each rank's ``Engine.longest_interval()`` (None: no synapses there, so no limit). Where
+    every engine completes an interval's last step after its spikes are delivered (Rust,
+    LIF), that is one step more than the smallest delay: fewer exchanges, the same results."""
+    limits = [longest for longest in longest_per_rank if longest is not None]
+    if limits and min(limits) > built.interval:
+        built.interval = min(limits)
+        built.engine.prepare(built.interval, exchange_interval(built.layout, built.dt)[1])

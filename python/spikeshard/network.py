@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from . import _validate
 from ._version import __version__
-from .build import BuiltRank, Layout, build_rank, fingerprint, make_layout
+from .build import BuiltRank, Layout, agree_on_interval, build_rank, fingerprint, make_layout
 from .comm import Comm, world
 from .engines import Engine, rust_supports_model
 from .engines.numpy_engine import NumpyEngine
@@ -190,7 +190,9 @@ class Network:
                                  lambda index, _: partition.locals(index, comm.rank))
         self._partition = partition
         # Gathered now (build is collective anyway) so the report can be asked on one rank.
-        self._synapses_per_rank = comm.allgather_object(self._built.local_synapses)
+        gathered = comm.allgather_object((self._built.local_synapses, engine.longest_interval()))
+        self._synapses_per_rank = [synapses for synapses, _ in gathered]
+        agree_on_interval(self._built, [longest for _, longest in gathered])
         self._comm = comm
         self._step = 0
         logger.info("spikeshard: rank %d/%d runs the %s engine with %d thread(s)",

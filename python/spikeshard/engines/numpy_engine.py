@@ -146,6 +146,9 @@ class NumpyEngine:
         self.n_recorders += 1
         return recorder.id
 
+    def longest_interval(self) -> int | None:
+        return self.min_delay
+
     def prepare(self, interval: int, max_delay: int) -> None:
         if interval < 1 or (self.min_delay is not None and interval > self.min_delay):
             raise ValueError(

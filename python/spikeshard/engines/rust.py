@@ -64,6 +64,9 @@ class RustEngine:
     def add_recorder(self, population: int, variable: int, ids: U32Array) -> int:
         return int(self.runner.add_recorder(population, variable, ids))
 
+    def longest_interval(self) -> int | None:
+        return self.runner.longest_interval()
+
     def prepare(self, interval: int, max_delay: int) -> None:
         self.runner.prepare(interval, max_delay)
 

@@ -77,6 +77,13 @@ impl PyNetworkRunner {
         Ok(self.inner.add_recorder(population, variable, ids.as_slice()?)?)
     }
 
+    /// The longest exchange interval this rank's synapses allow (None without synapses): the
+    /// smallest delay, one step more when every kernel receiving synapses takes its input
+    /// after the step (LIF).
+    fn longest_interval(&self) -> Option<u64> {
+        self.inner.longest_interval()
+    }
+
     fn prepare(&mut self, interval: u64, max_delay: u64) -> PyResult<()> {
         Ok(self.inner.prepare(interval, max_delay)?)
     }
