@@ -1,7 +1,7 @@
-//! A block: up to 4,096 of one population's local neurons (ascending ids) with everything needed to
-//! advance them independently for an exchange interval — state, ring buffers, the synapses
-//! that end on them, Poisson drives and recorders. Threads work on whole blocks, so the hot
-//! loops need no locks or atomics.
+//! A block: some of one population's local neurons (ascending ids; at most 65,536, Python
+//! picks about 2,048) with everything needed to advance them independently for an exchange
+//! interval — state, ring buffers, the synapses that end on them, Poisson drives and
+//! recorders. Threads work on whole blocks, so the hot loops need no locks or atomics.
 
 use crate::engine::connect::{build_table, ProjectionSpec};
 use crate::engine::error::EngineError;

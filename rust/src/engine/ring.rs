@@ -2,8 +2,9 @@
 //! receptor. A spike delivered at step s through a delay of d steps lands in slot (s+d) % len.
 //!
 //! For kernels that can take their input sparsely (LIF), the buffers also list, per slot,
-//! which neurons received input: when few did, the kernel skips reading and clearing the
-//! whole slot, which halves the memory traffic of a step on networks with sparse activity.
+//! the targets of the synapses that delivered into it: when few did, the kernel skips reading
+//! and clearing the whole slot, which halves the memory traffic of a step on networks with
+//! sparse activity.
 
 /// Input channels of a block: two receptors (excitatory for positive weights, inhibitory for
 /// negative) or one (every weight summed).

@@ -44,9 +44,10 @@ pub const PARALLEL_MIN_WORK: usize = 50_000;
 /// More threads per rank than this is a mistake, not a request.
 pub const MAX_THREADS: usize = 1024;
 
-/// Neurons per block: a ring-buffer slot of a block (8 bytes per neuron) then fits in the
-/// L1 cache while spikes are delivered into it, and blocks balance across threads.
-pub const DEFAULT_BLOCK_SIZE: usize = 4096;
+/// Neurons per block (Python picks its own, `engines.rust.block_size`): a block's LIF state
+/// (24 bytes a neuron) then stays in the L1 cache between the two steps of an interval one
+/// step longer than the smallest delay, and blocks balance across threads.
+pub const DEFAULT_BLOCK_SIZE: usize = 2048;
 
 impl Runner {
     /// `n_threads` > 1 runs blocks on a private rayon pool of that size.
