@@ -16,10 +16,9 @@ from . import FloatArray, U32Array, U64Array, rust_supports_model
 #: smaller blocks cost more in delivery than they gain in balance (CUBA with 2 threads: blocks
 #: of 400 neurons ran 1.5x slower than blocks of 1,600).
 MIN_BLOCK_SIZE = 1024
-#: Largest block: a block's LIF state (24 bytes a neuron) and spike flags then fit in the L1
-#: cache, so the step that ends an exchange interval, computed right after the one before
-#: it (see `NetworkRunner.longest_interval`), reads them from there.
-MAX_BLOCK_SIZE = 2048
+#: Largest block: synapse targets are addressed with 16 bits, and one ring-buffer slot of a
+#: block (8 bytes a neuron) stays in the L1 cache while spikes are delivered into it.
+MAX_BLOCK_SIZE = 4096
 
 
 def block_size(n_local: int, threads: int) -> int:

@@ -1,5 +1,5 @@
 //! A block: some of one population's local neurons (ascending ids; at most 65,536, Python
-//! picks about 2,048) with everything needed to advance them independently for an exchange
+//! picks at most 4,096) with everything needed to advance them independently for an exchange
 //! interval — state, ring buffers, the synapses that end on them, Poisson drives and
 //! recorders. Threads work on whole blocks, so the hot loops need no locks or atomics.
 
@@ -58,6 +58,8 @@ pub struct Block {
     /// A step computed without its input (`advance` with `defer_last`), waiting for
     /// `add_pending_input`.
     pending_input: Option<u64>,
+    /// Spike flags of the second step of a pair (`step_pair`).
+    spiked_next: Vec<u8>,
     /// Block-local indices of the neurons that spiked this step.
     step_spikes: Vec<u32>,
     spike_offset: Vec<f64>,
@@ -83,6 +85,7 @@ impl Block {
             interval_spikes: Vec::new(),
             spiked: vec![0; n],
             pending_input: None,
+            spiked_next: Vec::new(),
             step_spikes: Vec::new(),
             spike_offset: vec![0.0; n],
         }
@@ -122,10 +125,35 @@ impl Block {
     pub fn advance(&mut self, first_step: u64, n_steps: u64, defer_last: bool) {
         self.add_pending_input();
         self.interval_spikes.clear();
+        let defer = defer_last && self.kernel.defers_input();
+        // The last two steps in one pass (not when recording: the first of them is never
+        // held in memory, so it cannot be sampled).
+        let pair = defer && n_steps >= 2 && self.recorders.is_empty();
+        let singles = if pair { n_steps - 2 } else { n_steps };
         let last = first_step + n_steps - 1;
-        for step in first_step..first_step + n_steps {
-            self.step(step, defer_last && step == last && self.kernel.defers_input());
+        for step in first_step..first_step + singles {
+            self.step(step, defer && step == last);
         }
+        if pair {
+            self.step_pair(last - 1);
+        }
+    }
+
+    /// Steps `step` and `step + 1` in one pass over the state, leaving `step + 1` waiting for
+    /// its input as `step(.., true)` does.
+    fn step_pair(&mut self, step: u64) {
+        let (input_ex, input_in) = self.rings.slot(step);
+        for drive in &self.drives {
+            drive.add_input(step, &self.gids, input_ex, input_in);
+        }
+        self.spiked_next.resize(self.spiked.len(), 0);
+        self.kernel.update_pair(&mut self.state, input_ex, input_in, &mut self.spiked, &mut self.spiked_next);
+        self.rings.clear_slot(step);
+        self.collect_spikes(step);
+        self.kernel.end_pair(&mut self.state, &self.spiked_next);
+        std::mem::swap(&mut self.spiked, &mut self.spiked_next);
+        self.collect_spikes(step + 1);
+        self.pending_input = Some(step + 1);
     }
 
     fn step(&mut self, step: u64, defer_input: bool) {

@@ -128,6 +128,37 @@ impl RingBuffers {
         (&mut self.ex[slot * n..(slot + 1) * n], &mut self.inh[slot * n_in..(slot + 1) * n_in])
     }
 
+    /// The input slices of step `step`, to be read in place; `clear_slot` empties them.
+    pub fn slot(&mut self, step: u64) -> (&mut [f64], &mut [f64]) {
+        let slot = self.slot_of(step);
+        let n = self.n;
+        let n_in = if self.two_receptors { n } else { 0 };
+        (&mut self.ex[slot * n..(slot + 1) * n], &mut self.inh[slot * n_in..(slot + 1) * n_in])
+    }
+
+    /// Empties the slot of step `step` and its lists: only the listed entries when the
+    /// lists are short, else the whole slot.
+    pub fn clear_slot(&mut self, step: u64) {
+        let slot = self.slot_of(step);
+        let n = self.n;
+        let n_in = if self.two_receptors { n } else { 0 };
+        let ex = &mut self.ex[slot * n..(slot + 1) * n];
+        let inh = &mut self.inh[slot * n_in..(slot + 1) * n_in];
+        match self.touched.as_mut().map(|lists| &mut lists[slot]) {
+            Some([touched_ex, touched_in]) if (touched_ex.len() + touched_in.len()) * SPARSE_FRACTION <= n => {
+                touched_ex.iter().for_each(|&t| ex[t as usize] = 0.0);
+                touched_in.iter().for_each(|&t| inh[t as usize] = 0.0);
+                touched_ex.clear();
+                touched_in.clear();
+            }
+            lists => {
+                lists.into_iter().flatten().for_each(Vec::clear);
+                ex.fill(0.0);
+                inh.fill(0.0);
+            }
+        }
+    }
+
     /// If few neurons received input at `step` (at most one in `SPARSE_FRACTION`): the
     /// touched neurons and the slot's slices, for the kernel to apply and clear sparsely.
     pub fn sparse_slot(&mut self, step: u64) -> Option<SparseInput<'_>> {

@@ -5,7 +5,7 @@
 //! step's input is added to the currents, threshold is checked and the neuron reset.
 
 use super::constants_array;
-use super::refractory::RefractoryList;
+use super::refractory::{is_refractory, RefractoryList};
 use crate::engine::error::EngineError;
 use crate::engine::ring::SparseInput;
 
@@ -70,6 +70,26 @@ impl Lif {
         self.step_membrane(v, i_ex, i_in, refractory, spiked);
     }
 
+    /// Two steps in one pass over the state: step t with its input `input_ex`/`input_in`
+    /// (read, not cleared), then step t + 1 without its input (as `update_without_input`).
+    /// Spike flags go to `spiked` (t) and `spiked_next` (t + 1). Then, in this order: the
+    /// caller passes step t's spikes to `after_spikes`, calls `end_pair`, and passes step
+    /// t + 1's spikes to `after_spikes`; the refractory bookkeeping then is that of two steps.
+    pub fn update_pair(&mut self, state: &mut [Vec<f64>], input_ex: &[f64], input_in: &[f64], spiked: &mut [u8], spiked_next: &mut [u8]) {
+        let [v, i_ex, i_in, refractory] = state else {
+            unreachable!("lif state has {N_STATE} variables")
+        };
+        let (held, leaving) = self.refractory.held_and_leaving(refractory);
+        step_pair_dense(&self.c, v, i_ex, i_in, input_ex, input_in, held, leaving, spiked, spiked_next);
+        self.refractory.end_leaving();
+        self.refractory.count_down(refractory, spiked);
+    }
+
+    /// The second step's refractory count-down of `update_pair`.
+    pub fn end_pair(&mut self, state: &mut [Vec<f64>], spiked_next: &[u8]) {
+        self.refractory.count_down(&mut state[REFRACTORY], spiked_next);
+    }
+
     /// Adds a step's dense input to the currents and clears it.
     pub fn add_input(&self, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64]) {
         add_input(&mut state[I_EX], input_ex);
@@ -109,6 +129,19 @@ const I_EX: usize = 1;
 const I_IN: usize = 2;
 const REFRACTORY: usize = 3;
 
+/// One neuron's step without its input: (v, decayed i_ex, decayed i_in, spike). The
+/// membrane keeps its value while the neuron is held (refractory).
+#[inline(always)]
+fn step_neuron(c: &LifConstants, v: f64, i_ex: f64, i_in: f64, held: bool) -> (f64, f64, f64, bool) {
+    let v_free = c.v_const + c.p21_ex * i_ex + c.p21_in * i_in + c.p22 * v;
+    let v_now = if held { v } else { v_free };
+    // "+ 0.0" turns -0.0 into 0.0, as adding an empty input slot does (sparse input
+    // relies on it: adding 0.0 again to a current that is never -0.0 changes nothing).
+    let (i_ex, i_in) = (i_ex * c.p11_ex + 0.0, i_in * c.p11_in + 0.0);
+    let spike = v_now >= c.v_th;
+    (if spike { c.v_reset } else { v_now }, i_ex, i_in, spike)
+}
+
 /// The dense part of a step. Separate slice arguments tell the compiler they do not alias,
 /// so the loop vectorises without run-time overlap checks.
 #[inline(never)]
@@ -116,15 +149,44 @@ fn step_dense(c: &LifConstants, v: &mut [f64], i_ex: &mut [f64], i_in: &mut [f64
     let n = v.len();
     let (i_ex, i_in, held, spiked) = (&mut i_ex[..n], &mut i_in[..n], &held[..n], &mut spiked[..n]);
     for k in 0..n {
-        let v_free = c.v_const + c.p21_ex * i_ex[k] + c.p21_in * i_in[k] + c.p22 * v[k];
-        let v_now = if held[k] == 0 { v_free } else { v[k] };
-        // "+ 0.0" turns -0.0 into 0.0, as adding an empty input slot does (sparse input
-        // relies on it: adding 0.0 again to a current that is never -0.0 changes nothing).
-        i_ex[k] = i_ex[k] * c.p11_ex + 0.0;
-        i_in[k] = i_in[k] * c.p11_in + 0.0;
-        let spike = v_now >= c.v_th;
-        v[k] = if spike { c.v_reset } else { v_now };
+        let spike;
+        (v[k], i_ex[k], i_in[k], spike) = step_neuron(c, v[k], i_ex[k], i_in[k], held[k] != 0);
         spiked[k] = spike as u8;
+    }
+}
+
+/// The dense part of two steps in one pass: the first step's input is added in between
+/// (`i·p11 + 0 + input`, as `add_input`), and a neuron is held in the second step if it
+/// spiked in the first (and the period is at least a step) or else if it was held and is not
+/// `leaving`. Each neuron's state is loaded and stored once for both steps.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn step_pair_dense(
+    c: &LifConstants,
+    v: &mut [f64],
+    i_ex: &mut [f64],
+    i_in: &mut [f64],
+    input_ex: &[f64],
+    input_in: &[f64],
+    held: &[u8],
+    leaving: &[u8],
+    spiked: &mut [u8],
+    spiked_next: &mut [u8],
+) {
+    let n = v.len();
+    let (i_ex, i_in, input_ex, input_in) = (&mut i_ex[..n], &mut i_in[..n], &input_ex[..n], &input_in[..n]);
+    let (held, leaving, spiked, spiked_next) = (&held[..n], &leaving[..n], &mut spiked[..n], &mut spiked_next[..n]);
+    let held_after_spike = is_refractory(c.refractory_steps) as u8;
+    for k in 0..n {
+        let (v1, e1, i1, spike1) = step_neuron(c, v[k], i_ex[k], i_in[k], held[k] != 0);
+        let (e1, i1) = (e1 + input_ex[k], i1 + input_in[k]);
+        let spike1 = spike1 as u8;
+        // Byte arithmetic rather than selects: LLVM then keeps the loop a plain vector loop.
+        let held1 = (spike1 & held_after_spike) | ((spike1 ^ 1) & held[k] & (leaving[k] ^ 1));
+        let spike2;
+        (v[k], i_ex[k], i_in[k], spike2) = step_neuron(c, v1, e1, i1, held1 != 0);
+        spiked[k] = spike1;
+        spiked_next[k] = spike2 as u8;
     }
 }
 
@@ -167,7 +229,8 @@ mod tests {
         LifConstants { p22, p11_ex, p11_in, p21_ex: 4e-4, p21_in: 4e-4, v_const: -49.0 * (1.0 - p22), v_th: -50.0, v_reset, refractory_steps }
     }
 
-    /// The listed refractory neurons give the dense definition's bits, including user states
+    /// The listed refractory neurons give the dense definition's bits, stepping one step or
+    /// two in one pass (`update_pair`), including user states
     /// the list must honour: fractional and NaN counters, a refractory neuron clamped above
     /// threshold (it spikes, as in NEST), and a reset above threshold (every refractory
     /// neuron spikes each step, restarting its period).
@@ -188,19 +251,41 @@ mod tests {
             let mut expected = vec![v, vec![0.0; n], vec![0.0; n], counter];
             let mut state = expected.clone();
             let mut kernel = Lif::new(c.clone());
-            let mut total = 0;
-            for step in 0..400 {
-                let input_ex: Vec<f64> = (0..n).map(|_| if u() < 0.2 { 300.0 * u() } else { 0.0 }).collect();
-                let input_in: Vec<f64> = (0..n).map(|_| if u() < 0.1 { -300.0 * u() } else { 0.0 }).collect();
-                let expected_spikes = reference_step(&c, &mut expected, &input_ex, &input_in);
-                let mut spiked = vec![0u8; n];
-                kernel.update(&mut state, &mut input_ex.clone(), &mut input_in.clone(), &mut spiked);
-                let locals: Vec<u32> = (0..n as u32).filter(|&k| spiked[k as usize] != 0).collect();
-                kernel.after_spikes(&mut state, &locals);
-                assert_eq!(spiked, expected_spikes);
-                total += locals.len();
+            let listed = |flags: &[u8]| (0..n as u32).filter(|&k| flags[k as usize] != 0).collect::<Vec<u32>>();
+            let (mut total, mut step, mut round) = (0, 0, 0);
+            while step < 400 {
+                let mut inputs: Vec<(Vec<f64>, Vec<f64>)> = (0..2)
+                    .map(|_| {
+                        let ex = (0..n).map(|_| if u() < 0.2 { 300.0 * u() } else { 0.0 }).collect();
+                        (ex, (0..n).map(|_| if u() < 0.1 { -300.0 * u() } else { 0.0 }).collect())
+                    })
+                    .collect();
+                let expected_first = reference_step(&c, &mut expected, &inputs[0].0, &inputs[0].1);
+                // Single steps and pairs (two steps in one pass) in turn.
+                if round % 3 == 0 {
+                    let mut spiked = vec![0u8; n];
+                    let (input_ex, input_in) = &mut inputs[0];
+                    kernel.update(&mut state, input_ex, input_in, &mut spiked);
+                    kernel.after_spikes(&mut state, &listed(&spiked));
+                    assert_eq!(spiked, expected_first, "step {step}");
+                    total += listed(&spiked).len();
+                    step += 1;
+                } else {
+                    let expected_second = reference_step(&c, &mut expected, &inputs[1].0, &inputs[1].1);
+                    let (mut first, mut second) = (vec![0u8; n], vec![0u8; n]);
+                    kernel.update_pair(&mut state, &inputs[0].0, &inputs[0].1, &mut first, &mut second);
+                    kernel.after_spikes(&mut state, &listed(&first));
+                    kernel.end_pair(&mut state, &second);
+                    kernel.after_spikes(&mut state, &listed(&second));
+                    let (input_ex, input_in) = &mut inputs[1];
+                    kernel.add_input(&mut state, input_ex, input_in);
+                    assert_eq!((&first, &second), (&expected_first, &expected_second), "steps {step}, {}", step + 1);
+                    total += listed(&first).len() + listed(&second).len();
+                    step += 2;
+                }
+                round += 1;
                 // The counters may lag between syncs; the spikes above may not.
-                if step % 7 != 0 {
+                if round % 5 != 0 {
                     continue;
                 }
                 kernel.sync_state(&mut state);

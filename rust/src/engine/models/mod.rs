@@ -102,6 +102,23 @@ impl NeuronKernel {
         }
     }
 
+    /// Two steps in one pass, the second without its input (kernels with `defers_input()`;
+    /// see `lif::Lif::update_pair` for the order of the calls that complete it).
+    pub fn update_pair(&mut self, state: &mut [Vec<f64>], input_ex: &[f64], input_in: &[f64], spiked: &mut [u8], spiked_next: &mut [u8]) {
+        match self {
+            NeuronKernel::Lif(lif) => lif.update_pair(state, input_ex, input_in, spiked, spiked_next),
+            _ => unreachable!("only kernels with defers_input() step in pairs"),
+        }
+    }
+
+    /// Completes `update_pair` once the first step's spikes were passed to `after_spikes`.
+    pub fn end_pair(&mut self, state: &mut [Vec<f64>], spiked_next: &[u8]) {
+        match self {
+            NeuronKernel::Lif(lif) => lif.end_pair(state, spiked_next),
+            _ => unreachable!("only kernels with defers_input() step in pairs"),
+        }
+    }
+
     /// Adds a step's input after `update_without_input` and clears it.
     pub fn add_input(&self, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64]) {
         match self {

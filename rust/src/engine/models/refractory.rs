@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 /// A neuron is free when its counter (whole steps left, possibly fractional from user state)
 /// is at most one half; NaN counts as refractory, as in the dense test `counter <= 0.5`.
 #[inline]
-fn is_refractory(counter: f64) -> bool {
+pub(crate) fn is_refractory(counter: f64) -> bool {
     counter > 0.5 || counter.is_nan()
 }
 
@@ -29,6 +29,8 @@ const NOT_QUEUED: u64 = u64::MAX;
 pub struct RefractoryList {
     /// Per neuron of the block: 1 while it is refractory, for the dense loop.
     held: Vec<u8>,
+    /// Per neuron: 1 while `held_and_leaving` marks it as leaving after the next step.
+    leaving: Vec<u8>,
     /// Steps counted down so far (the queue's clock).
     now: u64,
     /// Block-local index and leaving step of neurons in a period of whole steps, in the order
@@ -59,6 +61,41 @@ impl RefractoryList {
             }
         }
         &self.held
+    }
+
+    /// `held` for a step t and, per neuron, 1 if the count-down after step t lets it go
+    /// (`leaving`, the caller's to `end_leaving` after use): held at t + 1 are the neurons held
+    /// at t and not leaving, and those that spiked at t.
+    pub fn held_and_leaving(&mut self, counter: &[f64]) -> (&[u8], &[u8]) {
+        self.held(counter);
+        self.leaving.resize(self.held.len(), 0);
+        for &(k, leaves) in &self.queue {
+            if leaves > self.now + 1 {
+                break;
+            }
+            if self.leaves_at[k as usize] == leaves {
+                self.leaving[k as usize] = 1;
+            }
+        }
+        for &(k, c) in &self.counted {
+            if !is_refractory(c - 1.0) {
+                self.leaving[k as usize] = 1;
+            }
+        }
+        (&self.held, &self.leaving)
+    }
+
+    /// Clears the `leaving` marks of `held_and_leaving` (before the count-down it foresaw).
+    pub fn end_leaving(&mut self) {
+        for &(k, leaves) in &self.queue {
+            if leaves > self.now + 1 {
+                break;
+            }
+            self.leaving[k as usize] = 0;
+        }
+        for &(k, _) in &self.counted {
+            self.leaving[k as usize] = 0;
+        }
     }
 
     /// After a dense step in which the held neurons kept their membrane: counts their
