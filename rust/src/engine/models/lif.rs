@@ -129,15 +129,18 @@ const I_EX: usize = 1;
 const I_IN: usize = 2;
 const REFRACTORY: usize = 3;
 
-/// One neuron's step without its input: (v, decayed i_ex, decayed i_in, spike). The
-/// membrane keeps its value while the neuron is held (refractory).
+/// One neuron's step: (v, i_ex, i_in, spike), the currents decayed and given `input` (ex, in)
+/// if any. The membrane keeps its value while the neuron is held (refractory).
 #[inline(always)]
-fn step_neuron(c: &LifConstants, v: f64, i_ex: f64, i_in: f64, held: bool) -> (f64, f64, f64, bool) {
+fn step_neuron(c: &LifConstants, v: f64, i_ex: f64, i_in: f64, held: bool, input: Option<(f64, f64)>) -> (f64, f64, f64, bool) {
     let v_free = c.v_const + c.p21_ex * i_ex + c.p21_in * i_in + c.p22 * v;
     let v_now = if held { v } else { v_free };
-    // "+ 0.0" turns -0.0 into 0.0, as adding an empty input slot does (sparse input
-    // relies on it: adding 0.0 again to a current that is never -0.0 changes nothing).
-    let (i_ex, i_in) = (i_ex * c.p11_ex + 0.0, i_in * c.p11_in + 0.0);
+    // Without input, "+ 0.0" turns -0.0 into 0.0, as adding an empty input slot does (sparse
+    // input relies on it: adding 0.0 again to a current that is never -0.0 changes nothing).
+    // With input, `i·p11 + input` has the bits of `i·p11 + 0.0 + input`: an input slot sums
+    // weights from +0.0, so it is never -0.0.
+    let (input_ex, input_in) = input.unwrap_or((0.0, 0.0));
+    let (i_ex, i_in) = (i_ex * c.p11_ex + input_ex, i_in * c.p11_in + input_in);
     let spike = v_now >= c.v_th;
     (if spike { c.v_reset } else { v_now }, i_ex, i_in, spike)
 }
@@ -150,13 +153,13 @@ fn step_dense(c: &LifConstants, v: &mut [f64], i_ex: &mut [f64], i_in: &mut [f64
     let (i_ex, i_in, held, spiked) = (&mut i_ex[..n], &mut i_in[..n], &held[..n], &mut spiked[..n]);
     for k in 0..n {
         let spike;
-        (v[k], i_ex[k], i_in[k], spike) = step_neuron(c, v[k], i_ex[k], i_in[k], held[k] != 0);
+        (v[k], i_ex[k], i_in[k], spike) = step_neuron(c, v[k], i_ex[k], i_in[k], held[k] != 0, None);
         spiked[k] = spike as u8;
     }
 }
 
 /// The dense part of two steps in one pass: the first step's input is added in between
-/// (`i·p11 + 0 + input`, as `add_input`), and a neuron is held in the second step if it
+/// (`i·p11 + input`, the bits of `add_input` after `step_dense`), and a neuron is held in the second step if it
 /// spiked in the first (and the period is at least a step) or else if it was held and is not
 /// `leaving`. Each neuron's state is loaded and stored once for both steps.
 #[allow(clippy::too_many_arguments)]
@@ -178,13 +181,12 @@ fn step_pair_dense(
     let (held, leaving, spiked, spiked_next) = (&held[..n], &leaving[..n], &mut spiked[..n], &mut spiked_next[..n]);
     let held_after_spike = is_refractory(c.refractory_steps) as u8;
     for k in 0..n {
-        let (v1, e1, i1, spike1) = step_neuron(c, v[k], i_ex[k], i_in[k], held[k] != 0);
-        let (e1, i1) = (e1 + input_ex[k], i1 + input_in[k]);
+        let (v1, e1, i1, spike1) = step_neuron(c, v[k], i_ex[k], i_in[k], held[k] != 0, Some((input_ex[k], input_in[k])));
         let spike1 = spike1 as u8;
         // Byte arithmetic rather than selects: LLVM then keeps the loop a plain vector loop.
         let held1 = (spike1 & held_after_spike) | ((spike1 ^ 1) & held[k] & (leaving[k] ^ 1));
         let spike2;
-        (v[k], i_ex[k], i_in[k], spike2) = step_neuron(c, v1, e1, i1, held1 != 0);
+        (v[k], i_ex[k], i_in[k], spike2) = step_neuron(c, v1, e1, i1, held1 != 0, None);
         spiked[k] = spike1;
         spiked_next[k] = spike2 as u8;
     }
