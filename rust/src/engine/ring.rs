@@ -108,7 +108,15 @@ impl RingBuffers {
         if let Some(lists) = self.touched.as_mut() {
             let list = &mut lists[slot][receptor];
             if list.len() * SPARSE_FRACTION <= n {
-                list.extend_from_slice(targets);
+                // Fixed-size pieces are copied inline; a call to memcpy per row (a few dozen
+                // targets) cost more than the copy.
+                let (pieces, rest) = targets.as_chunks::<16>();
+                for piece in pieces {
+                    list.extend_from_slice(piece);
+                }
+                for &t in rest {
+                    list.push(t);
+                }
             }
         }
         for &t in targets {
