@@ -309,19 +309,25 @@ impl Runner {
         }
     }
 
-    /// Takes the recorded spikes of a population: (packed, offsets) sorted by (step, gid).
+    /// Takes the recorded spikes of a population: (packed, offsets) sorted by (step, gid);
+    /// offsets (sub-step spike times) only for models with precise spike times, else empty.
     pub fn take_spikes(&mut self, population: usize) -> Result<(Vec<u64>, Vec<f64>), EngineError> {
         let blocks = self.population(population)?.blocks.clone();
+        if !blocks.iter().any(|&b| self.blocks[b].kernel.precise_spike_times()) {
+            let mut spikes = Vec::with_capacity(blocks.iter().map(|&b| self.blocks[b].recorded_spikes.len()).sum());
+            for &b in &blocks {
+                spikes.append(&mut self.blocks[b].recorded_spikes);
+            }
+            // Each block's spikes are already in order: the stable sort merges these runs.
+            spikes.sort();
+            return Ok((spikes, Vec::new()));
+        }
         let mut pairs: Vec<(u64, f64)> = Vec::new();
         for &b in &blocks {
             let block = &mut self.blocks[b];
             let spikes = std::mem::take(&mut block.recorded_spikes);
             let offsets = std::mem::take(&mut block.recorded_offsets);
-            if offsets.is_empty() {
-                pairs.extend(spikes.into_iter().map(|s| (s, 0.0)));
-            } else {
-                pairs.extend(spikes.into_iter().zip(offsets));
-            }
+            pairs.extend(spikes.into_iter().zip(offsets));
         }
         pairs.sort_unstable_by_key(|p| p.0);
         Ok(pairs.into_iter().unzip())
