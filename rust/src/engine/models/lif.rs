@@ -80,7 +80,10 @@ impl Lif {
             unreachable!("lif state has {N_STATE} variables")
         };
         let (held, leaving) = self.refractory.held_and_leaving(refractory);
-        step_pair_dense(&self.c, v, i_ex, i_in, input_ex, input_in, held, leaving, spiked, spiked_next);
+        // Whether a spike holds the neuron in the next step is fixed per kernel: a loop for
+        // each keeps the held-mask arithmetic to two mask operations.
+        let pair_loop = if is_refractory(self.c.refractory_steps) { step_pair_loop::<true> } else { step_pair_loop::<false> };
+        pair_loop(&self.c, v, i_ex, i_in, input_ex, input_in, held, leaving, spiked, spiked_next);
         self.refractory.end_leaving();
         self.refractory.count_down(refractory, spiked);
     }
@@ -159,31 +162,10 @@ fn step_dense(c: &LifConstants, v: &mut [f64], i_ex: &mut [f64], i_in: &mut [f64
 }
 
 /// The dense part of two steps in one pass: the first step's input is added in between
-/// (`i·p11 + input`, the bits of `add_input` after `step_dense`), and a neuron is held in the second step if it
-/// spiked in the first (and the period is at least a step) or else if it was held and is not
-/// `leaving`. Each neuron's state is loaded and stored once for both steps.
-#[allow(clippy::too_many_arguments)]
-fn step_pair_dense(
-    c: &LifConstants,
-    v: &mut [f64],
-    i_ex: &mut [f64],
-    i_in: &mut [f64],
-    input_ex: &[f64],
-    input_in: &[f64],
-    held: &[u8],
-    leaving: &[u8],
-    spiked: &mut [u8],
-    spiked_next: &mut [u8],
-) {
-    // Whether a spike holds the neuron in the next step is fixed per kernel: a loop for each
-    // keeps the held-mask arithmetic to two mask operations.
-    if is_refractory(c.refractory_steps) {
-        step_pair_loop::<true>(c, v, i_ex, i_in, input_ex, input_in, held, leaving, spiked, spiked_next);
-    } else {
-        step_pair_loop::<false>(c, v, i_ex, i_in, input_ex, input_in, held, leaving, spiked, spiked_next);
-    }
-}
-
+/// (`i·p11 + input`, the bits of `add_input` after `step_dense`), and a neuron is held in the
+/// second step if it spiked in the first (when `HELD_AFTER_SPIKE`: the period is at least a
+/// step) or else if it was held and is not `leaving`. Each neuron's state is loaded and
+/// stored once for both steps.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn step_pair_loop<const HELD_AFTER_SPIKE: bool>(
