@@ -84,7 +84,6 @@ impl Lif {
         // each keeps the held-mask arithmetic to two mask operations.
         let pair_loop = if is_refractory(self.c.refractory_steps) { step_pair_loop::<true> } else { step_pair_loop::<false> };
         pair_loop(&self.c, v, i_ex, i_in, input_ex, input_in, held, leaving, spiked, spiked_next);
-        self.refractory.end_leaving();
         self.refractory.count_down(refractory, spiked);
     }
 

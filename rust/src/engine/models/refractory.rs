@@ -29,7 +29,7 @@ const NOT_QUEUED: u64 = u64::MAX;
 pub struct RefractoryList {
     /// Per neuron of the block: 1 while it is refractory, for the dense loop.
     held: Vec<u8>,
-    /// Per neuron: 1 while `held_and_leaving` marks it as leaving after the next step.
+    /// Per neuron: 1 from `held_and_leaving` until the count-down that lets it go.
     leaving: Vec<u8>,
     /// Steps counted down so far (the queue's clock).
     now: u64,
@@ -52,6 +52,7 @@ impl RefractoryList {
     pub fn held(&mut self, counter: &[f64]) -> &[u8] {
         if self.held.len() != counter.len() {
             self.held = vec![0; counter.len()];
+            self.leaving = vec![0; counter.len()];
             self.leaves_at = vec![NOT_QUEUED; counter.len()];
             for (k, &c) in counter.iter().enumerate() {
                 if is_refractory(c) {
@@ -64,11 +65,10 @@ impl RefractoryList {
     }
 
     /// `held` for a step t and, per neuron, 1 if the count-down after step t lets it go
-    /// (`leaving`, the caller's to `end_leaving` after use): held at t + 1 are the neurons held
-    /// at t and not leaving, and those that spiked at t.
+    /// (`leaving`; that count-down clears the marks): held at t + 1 are the neurons held at t
+    /// and not leaving, and those that spiked at t.
     pub fn held_and_leaving(&mut self, counter: &[f64]) -> (&[u8], &[u8]) {
         self.held(counter);
-        self.leaving.resize(self.held.len(), 0);
         for &(k, leaves) in &self.queue {
             if leaves > self.now + 1 {
                 break;
@@ -83,19 +83,6 @@ impl RefractoryList {
             }
         }
         (&self.held, &self.leaving)
-    }
-
-    /// Clears the `leaving` marks of `held_and_leaving` (before the count-down it foresaw).
-    pub fn end_leaving(&mut self) {
-        for &(k, leaves) in &self.queue {
-            if leaves > self.now + 1 {
-                break;
-            }
-            self.leaving[k as usize] = 0;
-        }
-        for &(k, _) in &self.counted {
-            self.leaving[k as usize] = 0;
-        }
     }
 
     /// After a dense step in which the held neurons kept their membrane: counts their
@@ -114,6 +101,7 @@ impl RefractoryList {
                 // A whole number of steps counted down to exactly zero.
                 self.leaves_at[k] = NOT_QUEUED;
                 self.held[k] = 0;
+                self.leaving[k] = 0;
                 counter[k] = 0.0;
             }
         }
@@ -122,6 +110,7 @@ impl RefractoryList {
             let (k, left) = (self.counted[j].0 as usize, self.counted[j].1 - 1.0);
             let spike = spiked[k] != 0;
             let stays = !spike && is_refractory(left);
+            self.leaving[k] = 0;
             if !stays && !spike {
                 self.held[k] = 0;
                 counter[k] = left;
