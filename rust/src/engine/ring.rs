@@ -89,11 +89,8 @@ impl RingBuffers {
         let index = slot * self.n + target as usize;
         let receptor = (weight < 0.0 && self.two_receptors) as usize;
         let ring = if receptor == 0 { &mut self.ex } else { &mut self.inh };
-        if let Some(lists) = self.touched.as_mut() {
-            let list = &mut lists[slot][receptor];
-            if list.len() * SPARSE_FRACTION <= self.n {
-                list.push(target);
-            }
+        if let Some(list) = listing(&mut self.touched, slot, receptor, self.n) {
+            list.push(target);
         }
         ring[index] += weight;
     }
@@ -105,18 +102,15 @@ impl RingBuffers {
         let receptor = (weight < 0.0 && self.two_receptors) as usize;
         let ring = if receptor == 0 { &mut self.ex } else { &mut self.inh };
         let ring = &mut ring[slot * n..(slot + 1) * n];
-        if let Some(lists) = self.touched.as_mut() {
-            let list = &mut lists[slot][receptor];
-            if list.len() * SPARSE_FRACTION <= n {
-                // Fixed-size pieces are copied inline; a call to memcpy per row (a few dozen
-                // targets) cost more than the copy.
-                let (pieces, rest) = targets.as_chunks::<16>();
-                for piece in pieces {
-                    list.extend_from_slice(piece);
-                }
-                for &t in rest {
-                    list.push(t);
-                }
+        if let Some(list) = listing(&mut self.touched, slot, receptor, n) {
+            // Fixed-size pieces are copied inline; a call to memcpy per row (a few dozen
+            // targets) cost more than the copy.
+            let (pieces, rest) = targets.as_chunks::<16>();
+            for piece in pieces {
+                list.extend_from_slice(piece);
+            }
+            for &t in rest {
+                list.push(t);
             }
         }
         for &t in targets {
@@ -145,22 +139,12 @@ impl RingBuffers {
     }
 
     /// Empties the slot of step `step` and its lists: only the listed entries when the
-    /// lists are short, else the whole slot.
+    /// slot is sparse, else the whole slot.
     pub fn clear_slot(&mut self, step: u64) {
-        let slot = self.slot_of(step);
-        let n = self.n;
-        let n_in = if self.two_receptors { n } else { 0 };
-        let ex = &mut self.ex[slot * n..(slot + 1) * n];
-        let inh = &mut self.inh[slot * n_in..(slot + 1) * n_in];
-        match self.touched.as_mut().map(|lists| &mut lists[slot]) {
-            Some([touched_ex, touched_in]) if (touched_ex.len() + touched_in.len()) * SPARSE_FRACTION <= n => {
-                touched_ex.iter().for_each(|&t| ex[t as usize] = 0.0);
-                touched_in.iter().for_each(|&t| inh[t as usize] = 0.0);
-                touched_ex.clear();
-                touched_in.clear();
-            }
-            lists => {
-                lists.into_iter().flatten().for_each(Vec::clear);
+        match self.sparse_slot(step) {
+            Some(input) => input.clear(),
+            None => {
+                let (ex, inh) = self.dense_slot(step);
                 ex.fill(0.0);
                 inh.fill(0.0);
             }
@@ -188,6 +172,14 @@ impl RingBuffers {
 /// Input is applied sparsely when at most one neuron in this many received any.
 pub const SPARSE_FRACTION: usize = 8;
 
+/// The list of slot `slot` and `receptor` while it is still kept, that is, while the slot
+/// may still be read sparsely (`sparse_slot`); None without lists or once it is too long.
+#[inline]
+fn listing(touched: &mut Option<Vec<[Vec<u16>; 2]>>, slot: usize, receptor: usize, n: usize) -> Option<&mut Vec<u16>> {
+    let list = &mut touched.as_mut()?[slot][receptor];
+    (list.len() * SPARSE_FRACTION <= n).then_some(list)
+}
+
 /// A slot's input, with the neurons that received any, per receptor.
 pub struct SparseInput<'a> {
     pub touched_ex: &'a mut Vec<u16>,
@@ -207,6 +199,14 @@ impl SparseInput<'_> {
                 current[t as usize] += input[t as usize];
                 input[t as usize] = 0.0;
             }
+            touched.clear();
+        }
+    }
+
+    /// Clears the slot's listed entries and its lists, without reading them.
+    pub fn clear(self) {
+        for (touched, input) in [(self.touched_ex, self.ex), (self.touched_in, self.inh)] {
+            touched.iter().for_each(|&t| input[t as usize] = 0.0);
             touched.clear();
         }
     }
