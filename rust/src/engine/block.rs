@@ -85,7 +85,7 @@ impl Block {
             interval_spikes: Vec::new(),
             spiked: vec![0; n],
             pending_input: None,
-            spiked_next: Vec::new(),
+            spiked_next: vec![0; n],
             step_spikes: Vec::new(),
             spike_offset: vec![0.0; n],
         }
@@ -143,10 +143,7 @@ impl Block {
     /// its input as `step(.., true)` does.
     fn step_pair(&mut self, step: u64) {
         let (input_ex, input_in) = self.rings.slot(step);
-        for drive in &self.drives {
-            drive.add_input(step, &self.gids, input_ex, input_in);
-        }
-        self.spiked_next.resize(self.spiked.len(), 0);
+        add_drives(&self.drives, step, &self.gids, input_ex, input_in);
         self.kernel.update_pair(&mut self.state, input_ex, input_in, &mut self.spiked, &mut self.spiked_next);
         self.rings.clear_slot(step);
         self.collect_spikes(step);
@@ -165,9 +162,7 @@ impl Block {
         } else {
             let ctx = StepContext { step, gids: &self.gids };
             let (input_ex, input_in) = self.rings.dense_slot(step);
-            for drive in &self.drives {
-                drive.add_input(step, &self.gids, input_ex, input_in);
-            }
+            add_drives(&self.drives, step, &self.gids, input_ex, input_in);
             self.kernel.update(&ctx, &mut self.state, input_ex, input_in, &mut self.spiked, &mut self.spike_offset);
         }
         self.collect_spikes(step);
@@ -187,9 +182,7 @@ impl Block {
             self.kernel.add_sparse_input(&mut self.state, input);
         } else {
             let (input_ex, input_in) = self.rings.dense_slot(step);
-            for drive in &self.drives {
-                drive.add_input(step, &self.gids, input_ex, input_in);
-            }
+            add_drives(&self.drives, step, &self.gids, input_ex, input_in);
             self.kernel.add_input(&mut self.state, input_ex, input_in);
         }
         self.record();
@@ -279,6 +272,13 @@ pub(crate) fn list_flagged(flags: &[u8], first: usize, out: &mut Vec<u32>) {
     }
     let tail_first = first + flags.len() - tail.len();
     out.extend(tail.iter().enumerate().filter(|(_, &flag)| flag != 0).map(|(i, _)| (tail_first + i) as u32));
+}
+
+/// Adds every drive's input of step `step` to the step's input slices.
+fn add_drives(drives: &[Drive], step: u64, gids: &[u32], input_ex: &mut [f64], input_in: &mut [f64]) {
+    for drive in drives {
+        drive.add_input(step, gids, input_ex, input_in);
+    }
 }
 
 /// Neurons whose Poisson counts are computed together.

@@ -233,7 +233,8 @@ impl Runner {
         if interval == 0 {
             return Err(invalid("interval", interval, "at least one step"));
         }
-        if let Some(longest) = self.longest_interval() {
+        let longest = self.longest_interval();
+        if let Some(longest) = longest {
             if interval > longest {
                 let d = self.min_delay;
                 let allowed = if longest > d { format!("d + 1 = {longest} steps") } else { format!("d = {d} steps") };
@@ -241,7 +242,7 @@ impl Runner {
             }
         }
         let max_delay = max_delay.max(self.max_delay) as usize;
-        let interval = interval.max(self.longest_interval().unwrap_or(0)) as usize;
+        let interval = interval.max(longest.unwrap_or(0)) as usize;
         let step = self.step;
         for block in &mut self.blocks {
             block.resize_rings(max_delay, interval, step);
