@@ -235,13 +235,13 @@ mod tests {
     }
 
     /// The listed refractory neurons give the dense definition's bits, stepping one step or
-    /// two in one pass (`update_pair`), including user states
-    /// the list must honour: fractional and NaN counters, a refractory neuron clamped above
-    /// threshold (it spikes, as in NEST), and a reset above threshold (every refractory
-    /// neuron spikes each step, restarting its period).
+    /// two in one pass (`update_pair`), including user states the list must honour:
+    /// fractional and NaN counters, a refractory neuron clamped above threshold (it spikes,
+    /// as in NEST), and a reset above or exactly at threshold (every refractory neuron spikes
+    /// each step, restarting its period; at threshold, `>=` is tested).
     #[test]
     fn refractory_list_matches_the_dense_definition() {
-        for (refractory_steps, v_reset) in [(0.0, -60.0), (1.0, -60.0), (20.0, -60.0), (2.5, -60.0), (4.0, -45.0)] {
+        for (refractory_steps, v_reset) in [(0.0, -60.0), (1.0, -60.0), (20.0, -60.0), (2.5, -60.0), (4.0, -45.0), (4.0, -50.0)] {
             let c = constants(refractory_steps, v_reset);
             let n = 300;
             let mut u = uniform_stream(7);
@@ -301,6 +301,33 @@ mod tests {
             }
             assert!(total > 1000, "too few spikes to test the list: {total}");
             assert!(state[3][2].is_nan(), "a NaN counter keeps its neuron refractory");
+        }
+    }
+
+    /// A current that decays to zero without input is +0.0, never -0.0, in either pass: the
+    /// sparse input adds nothing to neurons without input, so a -0.0 would stay (the numpy
+    /// kernel adds a whole slot of +0.0 every step).
+    #[test]
+    fn currents_decaying_to_zero_are_positive_zero() {
+        let mut c = constants(0.0, -60.0);
+        (c.p11_ex, c.p11_in) = (0.3, 0.3);
+        let n = 80;
+        // Four smallest subnormals: the first step leaves one, the second rounds it to zero.
+        let tiny = -4.0 * f64::from_bits(1);
+        let fresh = || vec![vec![-60.0; n], vec![tiny; n], vec![tiny; n], vec![0.0; n]];
+        let zeros = vec![0.0; n];
+        let (mut first, mut second) = (vec![0u8; n], vec![0u8; n]);
+        let mut paired = fresh();
+        let mut kernel = Lif::new(c.clone());
+        kernel.update_pair(&mut paired, &zeros, &zeros, &mut first, &mut second);
+        kernel.end_pair(&mut paired, &second);
+        let mut single = fresh();
+        let mut kernel = Lif::new(c);
+        kernel.update_without_input(&mut single, &mut first);
+        kernel.add_input(&mut single, &mut zeros.clone(), &mut zeros.clone());
+        kernel.update_without_input(&mut single, &mut second);
+        for state in [&paired, &single] {
+            assert!(state[I_EX].iter().chain(&state[I_IN]).all(|x| x.to_bits() == 0), "{state:?}");
         }
     }
 }
