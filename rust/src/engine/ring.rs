@@ -125,14 +125,17 @@ impl RingBuffers {
         if let Some(lists) = self.touched.as_mut() {
             lists[slot].iter_mut().for_each(Vec::clear);
         }
-        let n = self.n;
-        let n_in = if self.two_receptors { n } else { 0 };
-        (&mut self.ex[slot * n..(slot + 1) * n], &mut self.inh[slot * n_in..(slot + 1) * n_in])
+        self.slices(slot)
     }
 
     /// The input slices of step `step`, to be read in place; `clear_slot` empties them.
     pub fn slot(&mut self, step: u64) -> (&mut [f64], &mut [f64]) {
-        let slot = self.slot_of(step);
+        self.slices(self.slot_of(step))
+    }
+
+    /// The excitatory and inhibitory slices of slot `slot` (the second empty with one
+    /// receptor).
+    fn slices(&mut self, slot: usize) -> (&mut [f64], &mut [f64]) {
         let n = self.n;
         let n_in = if self.two_receptors { n } else { 0 };
         (&mut self.ex[slot * n..(slot + 1) * n], &mut self.inh[slot * n_in..(slot + 1) * n_in])
