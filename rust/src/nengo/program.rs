@@ -10,6 +10,7 @@ use rayon::ThreadPool;
 
 use super::ops::{Op, Shared};
 use super::span::Span;
+use crate::engine::runner::MAX_THREADS;
 
 /// A probed signal: sampled after a step when `n_steps % period < 1`, as nengo's simulator.
 #[derive(Debug)]
@@ -37,9 +38,12 @@ impl Program {
         Program { segments: vec![Vec::new()], ..Default::default() }
     }
 
-    /// A program whose large operators use `n_threads` threads (more than one starts a
-    /// private rayon pool).
+    /// A program whose large operators use `n_threads` threads, 1 to `MAX_THREADS` (as a
+    /// network runner); more than one starts a private rayon pool.
     pub fn with_threads(n_threads: usize) -> Result<Self, String> {
+        if n_threads == 0 || n_threads > MAX_THREADS {
+            return Err(format!("threads = {n_threads}: expected 1 to {MAX_THREADS}"));
+        }
         let mut program = Self::new();
         if n_threads > 1 {
             let pool = rayon::ThreadPoolBuilder::new()

@@ -127,9 +127,6 @@ impl PyNengoProgram {
     #[new]
     #[pyo3(signature = (threads=1))]
     fn new(threads: usize) -> PyResult<Self> {
-        if !(1..=1024).contains(&threads) {
-            return Err(PyValueError::new_err(format!("threads = {threads}: expected 1 to 1024")));
-        }
         let program = Program::with_threads(threads).map_err(PyValueError::new_err)?;
         Ok(PyNengoProgram { program, arrays: Vec::new() })
     }
