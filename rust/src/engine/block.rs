@@ -66,7 +66,13 @@ pub struct Block {
 }
 
 impl Block {
-    pub fn new(population: usize, kernel: NeuronKernel, gids: Vec<u32>, locals: Vec<u32>, state: Vec<Vec<f64>>) -> Self {
+    pub fn new(
+        population: usize,
+        kernel: NeuronKernel,
+        gids: Vec<u32>,
+        locals: Vec<u32>,
+        state: Vec<Vec<f64>>,
+    ) -> Self {
         let n = gids.len();
         let rings = RingBuffers::new(n, kernel.receptors(), kernel.takes_sparse_input());
         Self {

@@ -13,25 +13,44 @@ use crate::engine::synapses::{row_offsets, Delays, SynapseTable, Weights, MAX_BL
 #[derive(Clone, Debug)]
 pub enum ConnectionRule {
     /// Each (source, target) pair independently with `probability`.
-    Random { probability: f64 },
+    Random {
+        probability: f64,
+    },
     AllToAll,
     /// Source i to target i (populations of equal size).
     OneToOne,
     /// Each target draws `indegree` sources.
-    FixedIndegree { indegree: u32, multapses: bool },
+    FixedIndegree {
+        indegree: u32,
+        multapses: bool,
+    },
     /// Each source draws `outdegree` targets.
-    FixedOutdegree { outdegree: u32, multapses: bool },
+    FixedOutdegree {
+        outdegree: u32,
+        multapses: bool,
+    },
     /// Listed pairs of population-local ids.
-    Explicit { pre: Vec<u32>, post: Vec<u32> },
+    Explicit {
+        pre: Vec<u32>,
+        post: Vec<u32>,
+    },
 }
 
 /// How a weight or delay is chosen per synapse. Delays are given in (fractional) steps.
 #[derive(Clone, Debug)]
 pub enum ValueRule {
     Constant(f64),
-    Uniform { low: f64, high: f64 },
+    Uniform {
+        low: f64,
+        high: f64,
+    },
     /// Normal, then clipped to [low, high].
-    Normal { mean: f64, std: f64, low: f64, high: f64 },
+    Normal {
+        mean: f64,
+        std: f64,
+        low: f64,
+        high: f64,
+    },
     /// One value per listed connection (explicit rule only).
     PerConnection(Vec<f64>),
 }
@@ -82,11 +101,19 @@ impl ProjectionSpec {
             ConnectionRule::FixedOutdegree { outdegree, multapses: false }
                 if *outdegree > self.post_n - excluded_self.min(self.post_n) =>
             {
-                return Err(invalid("outdegree", outdegree, "at most the number of possible targets without multapses"));
+                return Err(invalid(
+                    "outdegree",
+                    outdegree,
+                    "at most the number of possible targets without multapses",
+                ));
             }
             ConnectionRule::Explicit { pre, post } => {
                 if pre.len() != post.len() {
-                    return Err(invalid("connections", format!("{} pre and {} post ids", pre.len(), post.len()), "equal lengths"));
+                    return Err(invalid(
+                        "connections",
+                        format!("{} pre and {} post ids", pre.len(), post.len()),
+                        "equal lengths",
+                    ));
                 }
                 if let Some(&bad) = pre.iter().find(|&&i| i >= self.pre_n) {
                     return Err(invalid("pre id", bad, "an id below the pre population size"));
@@ -146,10 +173,22 @@ pub fn build_table(spec: &ProjectionSpec, targets: &[u32]) -> Result<SynapseTabl
         let range = k..k + degree as usize;
         let connections = drawn.connection.get(range.clone()).unwrap_or(&[]);
         if per_synapse_weights {
-            draw_values(&spec.weight, rng::subkey(spec.keys.weight, target), degree as usize, connections, &mut target_weights);
+            draw_values(
+                &spec.weight,
+                rng::subkey(spec.keys.weight, target),
+                degree as usize,
+                connections,
+                &mut target_weights,
+            );
         }
         if per_synapse_delays {
-            draw_values(&spec.delay, rng::subkey(spec.keys.delay, target), degree as usize, connections, &mut target_delays);
+            draw_values(
+                &spec.delay,
+                rng::subkey(spec.keys.delay, target),
+                degree as usize,
+                connections,
+                &mut target_delays,
+            );
         }
         for (c, &source) in drawn.sources[range].iter().enumerate() {
             let position = cursor[source as usize] as usize;

@@ -5,9 +5,17 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineError {
     UnknownModel(String),
-    ConstantsLength { model: String, expected: usize, got: usize },
+    ConstantsLength {
+        model: String,
+        expected: usize,
+        got: usize,
+    },
     /// An argument with a bad value: (name, value, what was expected).
-    InvalidArgument { name: String, value: String, expected: String },
+    InvalidArgument {
+        name: String,
+        value: String,
+        expected: String,
+    },
     /// Something the caller did in the wrong order or with inconsistent ids.
     Usage(String),
 }

@@ -197,7 +197,9 @@ impl SparseInput<'_> {
     /// a neuron listed again adds the 0 left by its first entry, which changes nothing, as
     /// the kernels' currents are never -0.0 (see `lif::step_dense`).
     pub fn apply(self, current_ex: &mut [f64], current_in: &mut [f64]) {
-        for (touched, input, current) in [(self.touched_ex, self.ex, current_ex), (self.touched_in, self.inh, current_in)] {
+        for (touched, input, current) in
+            [(self.touched_ex, self.ex, current_ex), (self.touched_in, self.inh, current_in)]
+        {
             for &t in touched.iter() {
                 current[t as usize] += input[t as usize];
                 input[t as usize] = 0.0;

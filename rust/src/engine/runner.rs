@@ -110,7 +110,11 @@ impl Runner {
     ) -> Result<usize, EngineError> {
         let kernel = NeuronKernel::from_name(kernel_name, constants, key)?;
         if state.len() != kernel.n_state() {
-            return Err(invalid("state", format!("{} variables", state.len()), &format!("{} for {kernel_name}", kernel.n_state())));
+            return Err(invalid(
+                "state",
+                format!("{} variables", state.len()),
+                &format!("{} for {kernel_name}", kernel.n_state()),
+            ));
         }
         if let Some(bad) = state.iter().find(|v| v.len() != locals.len()) {
             return Err(invalid("state length", bad.len(), &format!("{} local neurons", locals.len())));
@@ -142,13 +146,8 @@ impl Runner {
     pub fn add_projection(&mut self, post: usize, spec: &ProjectionSpec) -> Result<usize, EngineError> {
         spec.validate()?;
         let block_ids = self.population(post)?.blocks.clone();
-        let mut blocks: Vec<&mut Block> = self
-            .blocks
-            .iter_mut()
-            .enumerate()
-            .filter(|(i, _)| block_ids.contains(i))
-            .map(|(_, b)| b)
-            .collect();
+        let mut blocks: Vec<&mut Block> =
+            self.blocks.iter_mut().enumerate().filter(|(i, _)| block_ids.contains(i)).map(|(_, b)| b).collect();
         let build = |blocks: &mut Vec<&mut Block>| -> Result<Vec<usize>, EngineError> {
             blocks.par_iter_mut().map(|b| b.add_projection(spec)).collect()
         };
@@ -169,13 +168,26 @@ impl Runner {
 
     /// Adds Poisson input to the population-local neurons `targets` of `population`: per step
     /// `n_chunks` counts, each drawn against the cumulative table `cdf`, times `weight`.
-    pub fn add_drive(&mut self, population: usize, targets: &[u32], weight: f64, key: u64, n_chunks: u32, cdf: &[f64]) -> Result<(), EngineError> {
-        if cdf.is_empty() || cdf.iter().any(|c| c.is_nan()) || cdf.windows(2).any(|w| w[0] > w[1]) || cdf[cdf.len() - 1] != 1.0 {
+    pub fn add_drive(
+        &mut self,
+        population: usize,
+        targets: &[u32],
+        weight: f64,
+        key: u64,
+        n_chunks: u32,
+        cdf: &[f64],
+    ) -> Result<(), EngineError> {
+        if cdf.is_empty()
+            || cdf.iter().any(|c| c.is_nan())
+            || cdf.windows(2).any(|w| w[0] > w[1])
+            || cdf[cdf.len() - 1] != 1.0
+        {
             return Err(invalid("cdf", format!("{} entries", cdf.len()), "a non-decreasing table ending in 1.0"));
         }
         for &b in &self.population(population)?.blocks.clone() {
             let block = &mut self.blocks[b];
-            let local: Vec<u32> = targets.iter().filter_map(|t| block.locals.binary_search(t).ok().map(|i| i as u32)).collect();
+            let local: Vec<u32> =
+                targets.iter().filter_map(|t| block.locals.binary_search(t).ok().map(|i| i as u32)).collect();
             if !local.is_empty() {
                 block.add_drive(Drive { key, targets: local, weight, n_chunks, cdf: cdf.to_vec() });
             }
@@ -346,10 +358,7 @@ impl Runner {
                 parts.push((r.columns.clone(), std::mem::take(&mut r.values)));
             }
         }
-        let rows = parts
-            .iter()
-            .find(|(c, _)| !c.is_empty())
-            .map_or(0, |(c, v)| v.len() / c.len());
+        let rows = parts.iter().find(|(c, _)| !c.is_empty()).map_or(0, |(c, v)| v.len() / c.len());
         let mut out = vec![f64::NAN; rows * n_columns];
         for (columns, values) in parts {
             let width = columns.len();
@@ -377,10 +386,7 @@ impl Runner {
 
     /// Total synapses on this rank and the bytes holding them.
     pub fn synapse_footprint(&self) -> (usize, usize) {
-        self.blocks
-            .iter()
-            .flat_map(|b| &b.tables)
-            .fold((0, 0), |(n, bytes), t| (n + t.n_synapses(), bytes + t.bytes()))
+        self.blocks.iter().flat_map(|b| &b.tables).fold((0, 0), |(n, bytes), t| (n + t.n_synapses(), bytes + t.bytes()))
     }
 }
 

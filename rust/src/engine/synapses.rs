@@ -121,7 +121,9 @@ impl SynapseTable {
         }
         let targets = &self.targets[start..stop];
         match (&self.weights, &self.delays) {
-            (Weights::Constant(w), Delays::Constant(d)) => rings.add_row(rings.slot_after(base, *d as usize), targets, *w),
+            (Weights::Constant(w), Delays::Constant(d)) => {
+                rings.add_row(rings.slot_after(base, *d as usize), targets, *w)
+            }
             (weights, delays) => {
                 // Each synapse's slot is a compare and subtract from the spike's.
                 for (k, &t) in targets.iter().enumerate() {

@@ -341,7 +341,14 @@ mod tests {
         let pattern = Pattern { indptr: vec![0, 1, 2], indices: vec![1, 0] };
         let mut x = [1.0, 2.0, 3.0, 4.0];
         let mut y = [0.0; 4];
-        let mut op = Op::BsrDotInc { blocks: blocks.as_ptr(), br: 2, bc: 2, pattern, x: Span::over(&mut x), y: Span::over(&mut y) };
+        let mut op = Op::BsrDotInc {
+            blocks: blocks.as_ptr(),
+            br: 2,
+            bc: 2,
+            pattern,
+            x: Span::over(&mut x),
+            y: Span::over(&mut y),
+        };
         unsafe { op.run(&mut Vec::new(), None) };
         assert_eq!(y, [1.0 * 3.0 + 2.0 * 4.0, 3.0 * 3.0 + 4.0 * 4.0, 5.0 + 12.0, 7.0 + 16.0]);
     }

@@ -179,10 +179,18 @@ pub fn step_kernel<'py>(
     let mut kernel = NeuronKernel::from_name(kernel, constants.as_slice()?, key)?;
     let [n_state, n] = [state.shape()[0], state.shape()[1]];
     let n_steps = inputs_ex.shape()[0];
-    if n_state != kernel.n_state() || gids.len() != n || inputs_ex.shape() != [n_steps, n] || inputs_in.shape() != [n_steps, n] {
+    if n_state != kernel.n_state()
+        || gids.len() != n
+        || inputs_ex.shape() != [n_steps, n]
+        || inputs_in.shape() != [n_steps, n]
+    {
         return Err(PyValueError::new_err(format!(
             "step_kernel: state {:?}, inputs {:?}/{:?}, gids {} do not fit {} variables",
-            state.shape(), inputs_ex.shape(), inputs_in.shape(), gids.len(), kernel.n_state()
+            state.shape(),
+            inputs_ex.shape(),
+            inputs_in.shape(),
+            gids.len(),
+            kernel.n_state()
         )));
     }
     let mut vars: Vec<Vec<f64>> = state.as_array().outer_iter().map(|row| row.to_vec()).collect();

@@ -49,7 +49,16 @@ impl PyNetworkRunner {
         block_size: usize,
     ) -> PyResult<usize> {
         let state = state.iter().map(|v| v.as_array().to_vec()).collect();
-        Ok(self.inner.add_population(kernel, constants.as_slice()?, key, first_gid, size, locals.as_slice()?, state, block_size)?)
+        Ok(self.inner.add_population(
+            kernel,
+            constants.as_slice()?,
+            key,
+            first_gid,
+            size,
+            locals.as_slice()?,
+            state,
+            block_size,
+        )?)
     }
 
     fn add_projection(&mut self, py: Python<'_>, post: usize, spec: &PyProjectionSpec) -> PyResult<usize> {
@@ -116,14 +125,24 @@ impl PyNetworkRunner {
         Ok((spikes.into_pyarray(py), offsets.into_pyarray(py)))
     }
 
-    fn take_recorder<'py>(&mut self, py: Python<'py>, id: usize, n_columns: usize) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    fn take_recorder<'py>(
+        &mut self,
+        py: Python<'py>,
+        id: usize,
+        n_columns: usize,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let (rows, values) = self.inner.take_recorder(id, n_columns)?;
         let array = numpy::ndarray::Array2::from_shape_vec((rows, n_columns), values)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(array.into_pyarray(py))
     }
 
-    fn get_state<'py>(&mut self, py: Python<'py>, population: usize, variable: usize) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    fn get_state<'py>(
+        &mut self,
+        py: Python<'py>,
+        population: usize,
+        variable: usize,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         Ok(self.inner.get_state(population, variable)?.into_pyarray(py))
     }
 

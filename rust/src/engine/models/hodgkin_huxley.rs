@@ -366,9 +366,21 @@ fn substep<const STIFF: bool>(
         }
     }
     // (exp(z/2), exp(z), (h/2) phi1(z/2), w1, w2, w4) of variable q in lane k.
-    let w = |q: usize, i: usize, k: usize| -> f64 { if STIFF { weights[q][i][k] } else { rk4_weights[i] } };
+    let w = |q: usize, i: usize, k: usize| -> f64 {
+        if STIFF {
+            weights[q][i][k]
+        } else {
+            rk4_weights[i]
+        }
+    };
     // The part of dy/dt that the Runge-Kutta stages integrate: f - lin y.
-    let residual = |f: f64, q: usize, k: usize, y: f64| -> f64 { if STIFF { mul_add(-lin[q][k], y, f) } else { f } };
+    let residual = |f: f64, q: usize, k: usize, y: f64| -> f64 {
+        if STIFF {
+            mul_add(-lin[q][k], y, f)
+        } else {
+            f
+        }
+    };
     let mut n0 = [[0.0; LANES]; 4];
     let mut ya = [[0.0; LANES]; 4];
     let mut na = [[0.0; LANES]; 4];
@@ -537,9 +549,7 @@ pub fn update(
     spiked: &mut [u8],
     spike_offset: &mut [f64],
 ) {
-    let [v, m, h, n, i_ex, i_in] = state else {
-        unreachable!("hodgkin_huxley state has {N_STATE} variables")
-    };
+    let [v, m, h, n, i_ex, i_in] = state else { unreachable!("hodgkin_huxley state has {N_STATE} variables") };
     let len = v.len();
     if len == 0 {
         return;
@@ -603,7 +613,6 @@ fn update_in_order(
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -636,11 +645,23 @@ mod tests {
 
     fn rest_state(n: usize) -> Vec<Vec<f64>> {
         // v = -65 mV and the gates at their steady state there.
-        vec![vec![-65.0; n], vec![0.052_932_485_257_250_93; n], vec![0.596_120_753_508_460_5; n], vec![0.317_676_913_607_969_2; n], vec![0.0; n], vec![0.0; n]]
+        vec![
+            vec![-65.0; n],
+            vec![0.052_932_485_257_250_93; n],
+            vec![0.596_120_753_508_460_5; n],
+            vec![0.317_676_913_607_969_2; n],
+            vec![0.0; n],
+            vec![0.0; n],
+        ]
     }
 
     /// Runs `steps` steps; returns the spike times (ms) of neuron 0.
-    fn run(c: &HhConstants, state: &mut [Vec<f64>], steps: usize, kick: impl Fn(usize) -> (Vec<f64>, Vec<f64>)) -> Vec<f64> {
+    fn run(
+        c: &HhConstants,
+        state: &mut [Vec<f64>],
+        steps: usize,
+        kick: impl Fn(usize) -> (Vec<f64>, Vec<f64>),
+    ) -> Vec<f64> {
         let n = state[0].len();
         let (mut spiked, mut offset) = (vec![0u8; n], vec![0.0; n]);
         let mut times = Vec::new();
@@ -733,10 +754,8 @@ mod tests {
         let mut whole = rest_state(n);
         whole[0] = (0..n).map(|k| -80.0 + (k as f64 * 7.3) % 60.0).collect();
         whole[4] = (0..n).map(|k| (k % 9) as f64).collect();
-        let mut parts: Vec<Vec<Vec<f64>>> = [0..5, 5..37, 37..n]
-            .into_iter()
-            .map(|r| whole.iter().map(|x| x[r.clone()].to_vec()).collect())
-            .collect();
+        let mut parts: Vec<Vec<Vec<f64>>> =
+            [0..5, 5..37, 37..n].into_iter().map(|r| whole.iter().map(|x| x[r.clone()].to_vec()).collect()).collect();
         let (mut spiked, mut offset) = (vec![0u8; n], vec![0.0; n]);
         let (mut spiked_parts, mut offset_parts) = (vec![0u8; n], vec![0.0; n]);
         for s in 0..60 {
@@ -746,7 +765,14 @@ mod tests {
             let mut start = 0;
             for part in parts.iter_mut() {
                 let end = start + part[0].len();
-                update(&c, part, &ex[start..end], &inh[start..end], &mut spiked_parts[start..end], &mut offset_parts[start..end]);
+                update(
+                    &c,
+                    part,
+                    &ex[start..end],
+                    &inh[start..end],
+                    &mut spiked_parts[start..end],
+                    &mut offset_parts[start..end],
+                );
                 start = end;
             }
             assert_eq!(spiked, spiked_parts);
@@ -765,7 +791,10 @@ mod tests {
             let steps = (0.02 / dt).round() as usize;
             run(&c, &mut state, steps, |s| {
                 let on = if s == 0 { 1.0 } else { 0.0 };
-                (kicks.iter().map(|&k: &f64| on * k.max(0.0)).collect(), kicks.iter().map(|&k: &f64| on * k.min(0.0)).collect())
+                (
+                    kicks.iter().map(|&k: &f64| on * k.max(0.0)).collect(),
+                    kicks.iter().map(|&k: &f64| on * k.min(0.0)).collect(),
+                )
             });
             assert!(state.iter().flatten().all(|x| x.is_finite()));
             assert!(state[1..4].iter().flatten().all(|&g| (0.0..=1.0).contains(&g)));

@@ -64,9 +64,7 @@ impl Lif {
     /// reaches the membrane one step later), which lets the runner add it after delivering
     /// the spikes of this very step (see `NeuronKernel::defers_input`).
     pub fn update_without_input(&mut self, state: &mut [Vec<f64>], spiked: &mut [u8]) {
-        let [v, i_ex, i_in, refractory] = state else {
-            unreachable!("lif state has {N_STATE} variables")
-        };
+        let [v, i_ex, i_in, refractory] = state else { unreachable!("lif state has {N_STATE} variables") };
         self.step_membrane(v, i_ex, i_in, refractory, spiked);
     }
 
@@ -75,14 +73,20 @@ impl Lif {
     /// Spike flags go to `spiked` (t) and `spiked_next` (t + 1). Then, in this order: the
     /// caller passes step t's spikes to `after_spikes`, calls `end_pair`, and passes step
     /// t + 1's spikes to `after_spikes`; the refractory bookkeeping then is that of two steps.
-    pub fn update_pair(&mut self, state: &mut [Vec<f64>], input_ex: &[f64], input_in: &[f64], spiked: &mut [u8], spiked_next: &mut [u8]) {
-        let [v, i_ex, i_in, refractory] = state else {
-            unreachable!("lif state has {N_STATE} variables")
-        };
+    pub fn update_pair(
+        &mut self,
+        state: &mut [Vec<f64>],
+        input_ex: &[f64],
+        input_in: &[f64],
+        spiked: &mut [u8],
+        spiked_next: &mut [u8],
+    ) {
+        let [v, i_ex, i_in, refractory] = state else { unreachable!("lif state has {N_STATE} variables") };
         let (held, leaving) = self.refractory.held_and_leaving(refractory);
         // Whether a spike holds the neuron in the next step is fixed per kernel: a loop for
         // each keeps the held-mask arithmetic to two mask operations.
-        let pair_loop = if is_refractory(self.c.refractory_steps) { step_pair_loop::<true> } else { step_pair_loop::<false> };
+        let pair_loop =
+            if is_refractory(self.c.refractory_steps) { step_pair_loop::<true> } else { step_pair_loop::<false> };
         pair_loop(&self.c, v, i_ex, i_in, input_ex, input_in, held, leaving, spiked, spiked_next);
         self.refractory.count_down(refractory, spiked);
     }
@@ -100,9 +104,7 @@ impl Lif {
 
     /// Adds a step's sparse input to the currents and clears it.
     pub fn add_sparse_input(state: &mut [Vec<f64>], input: SparseInput) {
-        let [_, i_ex, i_in, _] = state else {
-            unreachable!("lif state has {N_STATE} variables")
-        };
+        let [_, i_ex, i_in, _] = state else { unreachable!("lif state has {N_STATE} variables") };
         input.apply(i_ex, i_in);
     }
 
@@ -119,7 +121,14 @@ impl Lif {
     /// Everything but the input: membrane, current decay, threshold and reset densely, with
     /// one byte per neuron saying whether it is refractory, then the counters of the few
     /// refractory ones.
-    fn step_membrane(&mut self, v: &mut [f64], i_ex: &mut [f64], i_in: &mut [f64], refractory: &mut [f64], spiked: &mut [u8]) {
+    fn step_membrane(
+        &mut self,
+        v: &mut [f64],
+        i_ex: &mut [f64],
+        i_in: &mut [f64],
+        refractory: &mut [f64],
+        spiked: &mut [u8],
+    ) {
         let held = self.refractory.held(refractory);
         step_dense(&self.c, v, i_ex, i_in, held, spiked);
         self.refractory.count_down(refractory, spiked);
@@ -134,7 +143,14 @@ const REFRACTORY: usize = 3;
 /// One neuron's step: (v, i_ex, i_in, spike), the currents decayed and given `input` (ex, in)
 /// if any. The membrane keeps its value while the neuron is held (refractory).
 #[inline(always)]
-fn step_neuron(c: &LifConstants, v: f64, i_ex: f64, i_in: f64, held: bool, input: Option<(f64, f64)>) -> (f64, f64, f64, bool) {
+fn step_neuron(
+    c: &LifConstants,
+    v: f64,
+    i_ex: f64,
+    i_in: f64,
+    held: bool,
+    input: Option<(f64, f64)>,
+) -> (f64, f64, f64, bool) {
     let v_free = c.v_const + c.p21_ex * i_ex + c.p21_in * i_in + c.p22 * v;
     let v_now = if held { v } else { v_free };
     // Without input, "+ 0.0" turns -0.0 into 0.0, as adding an empty input slot does (sparse
@@ -231,7 +247,17 @@ mod tests {
 
     fn constants(refractory_steps: f64, v_reset: f64) -> LifConstants {
         let (p22, p11_ex, p11_in) = ((-0.1f64 / 20.0).exp(), (-0.1f64 / 5.0).exp(), (-0.1f64 / 10.0).exp());
-        LifConstants { p22, p11_ex, p11_in, p21_ex: 4e-4, p21_in: 4e-4, v_const: -49.0 * (1.0 - p22), v_th: -50.0, v_reset, refractory_steps }
+        LifConstants {
+            p22,
+            p11_ex,
+            p11_in,
+            p21_ex: 4e-4,
+            p21_in: 4e-4,
+            v_const: -49.0 * (1.0 - p22),
+            v_th: -50.0,
+            v_reset,
+            refractory_steps,
+        }
     }
 
     /// The listed refractory neurons give the dense definition's bits, stepping one step or
@@ -241,18 +267,22 @@ mod tests {
     /// each step, restarting its period; at threshold, `>=` is tested).
     #[test]
     fn refractory_list_matches_the_dense_definition() {
-        for (refractory_steps, v_reset) in [(0.0, -60.0), (1.0, -60.0), (20.0, -60.0), (2.5, -60.0), (4.0, -45.0), (4.0, -50.0)] {
+        for (refractory_steps, v_reset) in
+            [(0.0, -60.0), (1.0, -60.0), (20.0, -60.0), (2.5, -60.0), (4.0, -45.0), (4.0, -50.0)]
+        {
             let c = constants(refractory_steps, v_reset);
             let n = 300;
             let mut u = uniform_stream(7);
             let v: Vec<f64> = (0..n).map(|k| if k == 7 { -45.0 } else { -60.0 + 12.0 * u() }).collect();
-            let counter: Vec<f64> = (0..n).map(|k| match k % 7 {
-                0 => 3.0,
-                1 => 2.7,
-                2 if k == 2 => f64::NAN,
-                2 => 0.4,
-                _ => 0.0,
-            }).collect();
+            let counter: Vec<f64> = (0..n)
+                .map(|k| match k % 7 {
+                    0 => 3.0,
+                    1 => 2.7,
+                    2 if k == 2 => f64::NAN,
+                    2 => 0.4,
+                    _ => 0.0,
+                })
+                .collect();
             let mut expected = vec![v, vec![0.0; n], vec![0.0; n], counter];
             let mut state = expected.clone();
             let mut kernel = Lif::new(c.clone());
@@ -296,7 +326,10 @@ mod tests {
                 }
                 kernel.sync_state(&mut state);
                 for (got, want) in state.iter().zip(&expected) {
-                    assert!(got.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits()), "t_ref {refractory_steps}, v_reset {v_reset}");
+                    assert!(
+                        got.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "t_ref {refractory_steps}, v_reset {v_reset}"
+                    );
                 }
             }
             assert!(total > 1000, "too few spikes to test the list: {total}");

@@ -29,9 +29,7 @@ impl LifDeltaConstants {
 /// Advances the block one step and clears the consumed input.
 /// One receptor: `input` holds the summed weights (mV) of every spike arriving this step.
 pub fn update(c: &LifDeltaConstants, state: &mut [Vec<f64>], input: &mut [f64], spiked: &mut [u8]) {
-    let [v, refractory] = state else {
-        unreachable!("lif_delta state has {N_STATE} variables")
-    };
+    let [v, refractory] = state else { unreachable!("lif_delta state has {N_STATE} variables") };
     update_slices(c, v, refractory, input, spiked);
 }
 

@@ -42,12 +42,10 @@ impl NeuronKernel {
         Ok(match name {
             "lif" => NeuronKernel::Lif(lif::Lif::new(lif::LifConstants::from_slice(constants)?)),
             "lif_delta" => NeuronKernel::LifDelta(lif_delta::LifDeltaConstants::from_slice(constants)?),
-            "hodgkin_huxley" => {
-                NeuronKernel::HodgkinHuxley(hodgkin_huxley::HhConstants::from_slice(constants)?)
+            "hodgkin_huxley" => NeuronKernel::HodgkinHuxley(hodgkin_huxley::HhConstants::from_slice(constants)?),
+            "poisson_source" => {
+                NeuronKernel::PoissonSource(poisson_source::PoissonSourceConstants::from_slice(constants, key)?)
             }
-            "poisson_source" => NeuronKernel::PoissonSource(
-                poisson_source::PoissonSourceConstants::from_slice(constants, key)?,
-            ),
             other => return Err(EngineError::UnknownModel(other.to_string())),
         })
     }
@@ -104,7 +102,14 @@ impl NeuronKernel {
 
     /// Two steps in one pass, the second without its input (kernels with `defers_input()`;
     /// see `lif::Lif::update_pair` for the order of the calls that complete it).
-    pub fn update_pair(&mut self, state: &mut [Vec<f64>], input_ex: &[f64], input_in: &[f64], spiked: &mut [u8], spiked_next: &mut [u8]) {
+    pub fn update_pair(
+        &mut self,
+        state: &mut [Vec<f64>],
+        input_ex: &[f64],
+        input_in: &[f64],
+        spiked: &mut [u8],
+        spiked_next: &mut [u8],
+    ) {
         match self {
             NeuronKernel::Lif(lif) => lif.update_pair(state, input_ex, input_in, spiked, spiked_next),
             _ => unreachable!("only kernels with defers_input() step in pairs"),
@@ -184,10 +189,7 @@ impl NeuronKernel {
 }
 
 /// Reads `N` constants from the slice Python sent, or says which model got how many.
-pub(crate) fn constants_array<const N: usize>(
-    model: &str,
-    constants: &[f64],
-) -> Result<[f64; N], EngineError> {
+pub(crate) fn constants_array<const N: usize>(model: &str, constants: &[f64]) -> Result<[f64; N], EngineError> {
     constants.try_into().map_err(|_| EngineError::ConstantsLength {
         model: model.to_string(),
         expected: N,
