@@ -22,9 +22,8 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from ..arrays import FloatArray
 from ..errors import ModelError
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
