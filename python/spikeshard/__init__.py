@@ -7,13 +7,15 @@ with MPI. Python declares and orchestrates; each rank steps its neurons in Rust.
 
 from __future__ import annotations
 
-from . import models, plotting
+from . import comm, models, plotting
 from ._version import __version__
 from .distributions import Normal, Uniform
 from .engines import rust_supports_model as _rust_supports_model
 from .errors import (
+    CollectiveMismatchError,
     ModelError,
     NetworkError,
+    RankLeftError,
     SimulationError,
     SpikeshardError,
     UnsupportedError,
@@ -30,7 +32,12 @@ from .population import Population
 from .projection import Projection
 from .stimuli import PoissonInput
 
+# Under an MPI launcher: every rank joins the guard that keeps collectives from hanging
+# (see comm.py) now, before the script can take different paths on different ranks.
+comm.install_guard_if_launched()
+
 __all__ = [
+    "CollectiveMismatchError",
     "ModelError",
     "Network",
     "NetworkError",
@@ -39,6 +46,7 @@ __all__ = [
     "PoissonInput",
     "Population",
     "Projection",
+    "RankLeftError",
     "SimulationError",
     "SpikeMonitor",
     "SpikeshardError",

@@ -98,8 +98,9 @@ def collect(built: BuiltRank, comm: Comm, first_step: int, n_steps: int) -> None
     for index, engine_population in built.spike_recording.items():
         pop = layout.populations[index]
         packed, offsets = built.engine.take_spikes(engine_population)
-        packed = comm.allgather_array(packed)
-        offsets = comm.allgather_array(np.asarray(offsets, dtype=np.float64))
+        packed = comm.allgather_array(packed, "run: collect spikes")
+        offsets = comm.allgather_array(np.asarray(offsets, dtype=np.float64),
+                                       "run: collect spikes")
         steps = (packed >> np.uint64(32)).astype(np.float64)
         if pop.model.precise_spike_times:
             times = steps * dt + offsets
@@ -116,7 +117,8 @@ def collect(built: BuiltRank, comm: Comm, first_step: int, n_steps: int) -> None
         if values.shape[0] == 0:  # this rank owns none of the recorded neurons
             values = np.full((n_steps, len(smon.record)), np.nan)
         if comm.size > 1:
-            stacked = comm.allgather_array(values.ravel()).reshape(comm.size, *values.shape)
+            stacked = comm.allgather_array(values.ravel(), "run: collect samples").reshape(
+                comm.size, *values.shape)
             # Exactly one rank owns each recorded neuron; the others hold NaN there.
             values = np.where(np.isnan(stacked), 0.0, stacked).sum(axis=0)
         smon._append(var, values)
