@@ -307,9 +307,9 @@ def test_delay_of_exactly_one_step_is_accepted():
 
 @pytest.mark.parametrize(
     ("delay", "text"),
-    [(10.0, "delay of 100000 steps exceeds the limit of 65535 steps"),
-     (ss.Uniform(1e-3, 7.0), "delay of 70000 steps exceeds the limit of 65535 steps"),
-     (ss.Normal(10.0, 1.0), "delay")],
+    [(ss.seconds(10.0), "delay of 100000 steps exceeds the limit of 65535 steps"),
+     (ss.Uniform(1e-3, ss.seconds(7.0)), "delay of 70000 steps exceeds the limit of 65535 steps"),
+     (ss.Normal(ss.seconds(10.0), 1.0), "delay")],
 )
 def test_delays_beyond_the_engine_limit(delay, text):
     a, b = two_pops()

@@ -7,7 +7,7 @@ with MPI. Python declares and orchestrates; each rank steps its neurons in Rust.
 
 from __future__ import annotations
 
-from . import models, plotting
+from . import models, plotting, units
 from ._version import __version__
 from .distributions import Normal, Uniform
 from .engines import rust_supports_model as _rust_supports_model
@@ -29,6 +29,7 @@ from .partition import (
 from .population import Population
 from .projection import Projection
 from .stimuli import PoissonInput
+from .units import UnitError, ms, seconds
 
 __all__ = [
     "ModelError",
@@ -44,12 +45,16 @@ __all__ = [
     "SpikeshardError",
     "StateMonitor",
     "Uniform",
+    "UnitError",
     "UnsupportedError",
     "__version__",
     "_rust_supports_model",
     "even_partitioner",
     "metis_partitioner",
     "models",
+    "ms",
     "plotting",
+    "seconds",
+    "units",
     "work_balanced_partitioner",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _validate
+from . import _validate, units
 from .distributions import Normal, Uniform
 from .errors import NetworkError
 from .population import Population
@@ -90,6 +90,8 @@ class Projection:
             self.topology = self._set_topology(topology, probability, indegree, outdegree)
         self.weight = self._check_value("weight", weight)
         self.delay = None if delay is None else self._check_value("delay", delay, positive=True)
+        if delay is not None:
+            units.check_delay(delay)
 
     @property
     def n_connections(self) -> int | None:
