@@ -96,8 +96,9 @@ def projection_spec(layout: Layout, index: int, dt: float, seed: int
     pre, post = layout.index(proj.pre), layout.index(proj.post)
     where = f"projection {index} ({proj.pre.name} -> {proj.post.name})"
     delay, low, high = delay_rule(proj.delay, dt, where)
-    if high is not None and high > 65535:
-        raise NetworkError(f"{where}: delay of {high} steps exceeds the limit of 65535 steps")
+    if high is not None and high > _engine.MAX_DELAY_STEPS:
+        raise NetworkError(f"{where}: delay of {high} steps exceeds the limit of "
+                           f"{_engine.MAX_DELAY_STEPS} steps")
     weight = weight_rule(proj.weight)
     keys = (rng.derive_key(seed, rng.Purpose.CONNECT, index),
             rng.derive_key(seed, rng.Purpose.WEIGHT, index),

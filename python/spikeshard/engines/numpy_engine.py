@@ -8,7 +8,7 @@ Semantics of one step ``s`` (time ``s*dt`` to ``(s+1)*dt``) of a population:
 2. each Poisson drive adds ``count * weight`` to the input of its neurons (a count is the
    number of entries of the drive's cumulative Poisson table below a uniform draw);
 3. the model kernel updates the state and flags spikes; the slot is cleared;
-4. spikes are collected as packed ``s << 32 | gid``.
+4. spikes are collected as packed ``s << GID_BITS | gid`` (``packed_spikes``).
 After each interval (at most the smallest delay), every spike of the interval is delivered:
 for each spike in (step, gid) order, each projection in order, each synapse of the source's
 row in order, the weight is added to slot ``(step + delay) % ring_len`` of its target
@@ -21,12 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _engine, rng
+from .. import _engine, packed_spikes, rng
 from .._engine import ProjectionSpec
 from ..arrays import FloatArray, U32Array, U64Array
 from ..models.base import NeuronModel, StepContext
-
-_GID_MASK = np.uint64(0xFFFFFFFF)
 
 
 @dataclass
@@ -190,7 +188,7 @@ class NumpyEngine:
         input_ex[:] = 0.0
         input_in[:] = 0.0
         index = np.flatnonzero(spiked)
-        packed = (np.uint64(step) << np.uint64(32)) | pop.gids[index].astype(np.uint64)
+        packed = packed_spikes.pack(step, pop.gids[index])
         if pop.record:
             pop.recorded.append(packed)
             if offsets is not None:
@@ -203,8 +201,8 @@ class NumpyEngine:
         spikes = np.asarray(spikes, dtype=np.uint64)
         if spikes.size == 0:
             return
-        steps = (spikes >> np.uint64(32)).astype(np.int64)
-        gids = (spikes & _GID_MASK).astype(np.int64)
+        packed_steps, packed_gids = packed_spikes.unpack(spikes)
+        steps, gids = packed_steps.astype(np.int64), packed_gids.astype(np.int64)
         for pop in self.populations:
             self._deliver_to(pop, steps, gids)
 
