@@ -77,8 +77,8 @@ class RustEngine:
     def longest_interval(self) -> int | None:
         return self.runner.longest_interval()
 
-    def prepare(self, interval: int, max_delay: int) -> None:
-        self.runner.prepare(interval, max_delay)
+    def prepare(self, interval: int, max_delay_steps: int) -> None:
+        self.runner.prepare(interval, max_delay_steps)
 
     def advance(self, n_steps: int) -> U64Array:
         return np.asarray(self.runner.advance(n_steps))
