@@ -6,6 +6,13 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "DEFAULT_BLOCK_SIZE",
+    "GID_BITS",
+    "MAX_DELAY_STEPS",
+    "MAX_THREADS",
+    "PARALLEL_MIN_NEURONS",
+    "PARALLEL_MIN_PRODUCTS",
+    "PARALLEL_MIN_WORK",
     "NengoProgram",
     "NetworkRunner",
     "ProjectionSpec",
@@ -15,6 +22,21 @@ __all__ = [
     "step_kernel",
     "supported_kernels",
 ]
+
+#: Threads per rank (NetworkRunner, NengoProgram): more is a mistake, not a request.
+MAX_THREADS: int
+#: Neurons per block by default: a block's ring-buffer slot (8 bytes a neuron) stays in L1.
+DEFAULT_BLOCK_SIZE: int
+#: Largest synaptic delay, in steps (per-synapse delays are stored as u16).
+MAX_DELAY_STEPS: int
+#: A packed spike is ``step << GID_BITS | gid``.
+GID_BITS: int
+#: Neuron updates or synaptic events per interval below which NetworkRunner stays on one thread.
+PARALLEL_MIN_WORK: int
+#: NengoProgram splits neuron populations of at least this many neurons over its threads.
+PARALLEL_MIN_NEURONS: int
+#: NengoProgram splits dense and block products of at least this many multiply-adds.
+PARALLEL_MIN_PRODUCTS: int
 
 @final
 class ProjectionSpec:
