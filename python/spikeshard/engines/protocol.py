@@ -62,9 +62,9 @@ class Engine(Protocol):
         interval's last step after delivering its spikes."""
         ...
 
-    def prepare(self, interval: int, max_delay: int) -> None:
+    def prepare(self, interval: int, max_delay_steps: int) -> None:
         """Sizes the delay buffers for exchanges every ``interval`` steps and delays up to
-        ``max_delay`` steps; called before the first step (and again if the interval
+        ``max_delay_steps``; called before the first step (and again if the interval
         changes)."""
         ...
 
