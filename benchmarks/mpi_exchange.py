@@ -21,9 +21,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE / "adapters")]
 
-import spikeshard as ss  # noqa: E402
 import spikeshard_adapter as adapter  # noqa: E402
 from networks import get_network  # noqa: E402
+
+import spikeshard as ss  # noqa: E402
 
 
 def run_under_mpi(request: dict[str, Any], start: float, populations: list[Any],
