@@ -10,6 +10,7 @@ __all__ = [
     "NetworkRunner",
     "ProjectionSpec",
     "build_synapse_table",
+    "kernel_names",
     "nengo_step_neurons",
     "simd_level",
     "step_kernel",
@@ -143,7 +144,7 @@ class NetworkRunner:
     def add_population(
         self,
         kernel: str,
-        constants: npt.NDArray[np.float64],
+        constants: dict[str, float],
         key: int,
         first_gid: int,
         size: int,
@@ -189,10 +190,11 @@ def nengo_step_neurons(
     n_steps: int,
 ) -> None: ...
 def supported_kernels() -> list[str]: ...
+def kernel_names(kernel: str) -> tuple[list[str], list[str]]: ...
 def simd_level() -> str: ...
 def step_kernel(
     kernel: str,
-    constants: npt.NDArray[np.float64],
+    constants: dict[str, float],
     state: npt.NDArray[np.float64],
     inputs_ex: npt.NDArray[np.float64],
     inputs_in: npt.NDArray[np.float64],

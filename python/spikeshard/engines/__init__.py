@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._engine import ProjectionSpec
-from ..models.base import NeuronModel
+from ..models.base import KernelConstants, NeuronModel
 
 U64Array = npt.NDArray[np.uint64]
 U32Array = npt.NDArray[np.uint32]
@@ -22,7 +22,7 @@ class Engine(Protocol):
 
     name: str
 
-    def add_population(self, model: type[NeuronModel], constants: FloatArray, key: int,
+    def add_population(self, model: type[NeuronModel], constants: KernelConstants, key: int,
                        first_gid: int, size: int, locals_: U32Array,
                        state: list[FloatArray]) -> int: ...
 

@@ -9,7 +9,7 @@ import numpy as np
 from .. import _engine
 from .._engine import ProjectionSpec
 from ..errors import UnsupportedError
-from ..models.base import NeuronModel
+from ..models.base import KernelConstants, NeuronModel
 from . import FloatArray, U32Array, U64Array, rust_supports_model
 
 #: Smallest block worth handing to a thread: every block looks up the row of every spike, so
@@ -41,7 +41,7 @@ class RustEngine:
     def threads(self) -> int:
         return int(self.runner.n_threads)
 
-    def add_population(self, model: type[NeuronModel], constants: FloatArray, key: int,
+    def add_population(self, model: type[NeuronModel], constants: KernelConstants, key: int,
                        first_gid: int, size: int, locals_: U32Array,
                        state: list[FloatArray]) -> int:
         if model.rust_kernel is None or not rust_supports_model(model):
