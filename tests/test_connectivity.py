@@ -11,8 +11,9 @@ import pytest
 
 import spikeshard as ss
 from spikeshard._engine import build_synapse_table
-from spikeshard.build import make_layout, projection_spec
+from spikeshard.layout import make_layout
 from spikeshard.models import LIF, LIFDelta, PoissonSource
+from spikeshard.specs import projection_spec
 
 DT = 1e-4
 

@@ -10,10 +10,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from .arrays import U64Array
 from .errors import UnsupportedError
-
-U64Array = npt.NDArray[np.uint64]
-FloatArray = npt.NDArray[np.float64]
 
 #: Environment variables set by MPI launchers (Open MPI, MPICH/Hydra, Slurm's PMI).
 _LAUNCHER_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")

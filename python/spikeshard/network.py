@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from . import _validate
-from ._version import __version__
-from .build import BuiltRank, Layout, agree_on_interval, build_rank, fingerprint, make_layout
+from .arrays import FloatArray
+from .build import BuiltRank, agree_on_interval, build_rank
 from .comm import Comm, world
 from .engines import Engine, rust_supports_model
 from .engines.numpy_engine import NumpyEngine
 from .engines.rust import RustEngine
 from .errors import NetworkError, SimulationError, UnsupportedError
+from .fingerprint import check_ranks_agree, fingerprint
+from .layout import Layout, make_layout
 from .partition import (
     Partition,
     Partitioner,
@@ -31,6 +29,7 @@ from .partition import (
 )
 from .population import Population
 from .simulate import run_steps
+from .threads import check_threads, default_threads
 
 logger = logging.getLogger("spikeshard")
 
@@ -38,8 +37,6 @@ BACKENDS = ("auto", "rust", "numpy", "mpi")
 #: The default seed (a fixed one, as NEST: the same script gives the same result).
 DEFAULT_SEED = 12345
 DEFAULT_DT = 1e-4
-#: More threads than this per rank is certainly a mistake (each one is an OS thread).
-MAX_THREADS = 1024
 
 
 def _flatten(objects: Iterable[Any]) -> list[Any]:
@@ -50,27 +47,6 @@ def _flatten(objects: Iterable[Any]) -> list[Any]:
         else:
             flat.append(obj)
     return flat
-
-
-def check_threads(threads: Any) -> int:
-    """A thread count in [1, MAX_THREADS], or a NetworkError naming it."""
-    value = _validate.count("threads", threads, 1)
-    if value > MAX_THREADS:
-        raise NetworkError(f"threads = {value}: expected at most {MAX_THREADS}")
-    return value
-
-
-def default_threads(comm: Comm) -> int:
-    """Rayon threads per rank: ``SPIKESHARD_THREADS``, else cores / ranks on this node."""
-    env = os.environ.get("SPIKESHARD_THREADS")
-    if env:
-        if not env.isdigit() or not 1 <= int(env) <= MAX_THREADS:
-            raise NetworkError(
-                f"SPIKESHARD_THREADS = {env!r}: expected an integer in [1, {MAX_THREADS}]")
-        return int(env)
-    from .__main__ import available_cores
-
-    return max(1, available_cores() // max(1, comm.ranks_on_node()))
 
 
 class Network:
@@ -184,7 +160,7 @@ class Network:
             raise NetworkError("the network has no populations")
         comm = world(require_mpi=backend == "mpi")
         partition = self._make_partition(layout, comm.size)
-        _check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition)
+        check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition)
         engine = self._make_engine(layout, backend, dt, comm)
         self._built = build_rank(layout, dt, self.seed, engine,
                                  lambda index, _: partition.locals(index, comm.rank))
@@ -276,7 +252,7 @@ class Network:
         for state_monitor in layout.state_monitors:
             state_monitor.reset()
 
-    def get_state(self, population: Population, variable: str) -> npt.NDArray[np.float64]:
+    def get_state(self, population: Population, variable: str) -> FloatArray:
         """A state variable of every neuron of ``population`` (gathered from all ranks: under
         MPI every rank must call it)."""
         if self._built is None or self._comm is None:
@@ -296,16 +272,3 @@ class Network:
         return (f"Network({len(layout.populations)} populations, {layout.n_neurons} neurons, "
                 f"{len(layout.projections)} projections, seed={self.seed})")
 
-
-def _check_ranks_agree(comm: Comm, network_hash: str, partition: Partition) -> None:
-    """All ranks must run the same spikeshard and build the same network and partition."""
-    mine = (__version__, network_hash, partition.fingerprint())
-    everyone = comm.allgather_object(mine)
-    for rank, theirs in enumerate(everyone):
-        if theirs != mine:
-            what = ("spikeshard version", "network", "partition")
-            differs = next(w for w, a, b in zip(what, mine, theirs, strict=True) if a != b)
-            raise SimulationError(
-                f"rank {rank} has a different {differs} than rank {comm.rank} "
-                f"({theirs} vs {mine}): every rank must run the same script and version"
-            )

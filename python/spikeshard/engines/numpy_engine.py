@@ -23,8 +23,8 @@ import numpy as np
 
 from .. import _engine, rng
 from .._engine import ProjectionSpec
+from ..arrays import FloatArray, U32Array, U64Array
 from ..models.base import KernelConstants, NeuronModel, StepContext
-from . import FloatArray, U32Array, U64Array
 
 _GID_MASK = np.uint64(0xFFFFFFFF)
 

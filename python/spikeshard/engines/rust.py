@@ -8,9 +8,9 @@ import numpy as np
 
 from .. import _engine
 from .._engine import ProjectionSpec
+from ..arrays import FloatArray, U32Array, U64Array
 from ..errors import UnsupportedError
 from ..models.base import KernelConstants, NeuronModel
-from . import FloatArray, U32Array, U64Array, rust_supports_model
 
 #: Smallest block worth handing to a thread: every block looks up the row of every spike, so
 #: smaller blocks cost more in delivery than they gain in balance (CUBA with 2 threads: blocks
@@ -19,6 +19,13 @@ MIN_BLOCK_SIZE = 1024
 #: Largest block: synapse targets are addressed with 16 bits, and one ring-buffer slot of a
 #: block (8 bytes a neuron) stays in the L1 cache while spikes are delivered into it.
 MAX_BLOCK_SIZE = 4096
+
+
+def rust_supports_model(model: type[NeuronModel]) -> bool:
+    """Whether the compiled Rust engine implements ``model``: its ``rust_kernel`` names one
+    of ``_engine.supported_kernels()``. Models for which this is False run on the numpy
+    engine (``backend="auto"``) or are refused (``backend="rust"``)."""
+    return model.rust_kernel is not None and model.rust_kernel in _engine.supported_kernels()
 
 
 def block_size(n_local: int, threads: int) -> int:
@@ -32,6 +39,8 @@ def block_size(n_local: int, threads: int) -> int:
 
 
 class RustEngine:
+    """The ``Engine`` on the native ``NetworkRunner`` with ``threads`` rayon threads."""
+
     name = "rust"
 
     def __init__(self, dt: float, threads: int = 1) -> None:

@@ -23,9 +23,9 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from ..arrays import FloatArray
 from ..errors import ModelError
 
-FloatArray = npt.NDArray[np.float64]
 #: A kernel's constants by name (``NeuronModel.constants``).
 KernelConstants = dict[str, float]
 

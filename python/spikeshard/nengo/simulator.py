@@ -27,7 +27,7 @@ from spikeshard.comm import SerialComm, launched_by_mpirun
 from spikeshard.errors import UnsupportedError
 from spikeshard.nengo.lowering import Refill, lower
 from spikeshard.nengo.operands import Unsupported, float_array, operand
-from spikeshard.network import check_threads, default_threads
+from spikeshard.threads import check_threads, default_threads
 
 logger = logging.getLogger(__name__)
 
