@@ -14,6 +14,7 @@ from .engines import rust_supports_model as _rust_supports_model
 from .errors import (
     ModelError,
     NetworkError,
+    PerformanceWarning,
     SimulationError,
     SpikeshardError,
     UnsupportedError,
@@ -35,6 +36,7 @@ __all__ = [
     "Network",
     "NetworkError",
     "Normal",
+    "PerformanceWarning",
     "Partitioner",
     "PoissonInput",
     "Population",

@@ -227,7 +227,8 @@ impl Runner {
 
     /// The longest exchange interval this rank's synapses allow (None without synapses): the
     /// smallest delay d, or d + 1 steps when every block that receives synapses has a kernel
-    /// that `defers_input` (the last step of an interval is then completed after delivery).
+    /// that takes its input after the step (the last step of an interval is then completed
+    /// after delivery).
     pub fn longest_interval(&self) -> Option<u64> {
         let d = self.local_min_delay()?;
         let all_defer = self.blocks.iter().filter(|b| !b.tables().is_empty()).all(|b| b.takes_input_after_step());
