@@ -176,8 +176,11 @@ pub struct Model {
     /// The constants the kernel reads (the keys of Python's `constants()`).
     pub constant_names: fn() -> Vec<String>,
     /// Makes a block's kernel from the constants; `key` seeds a model's own random draws.
-    pub new: fn(&mut ConstantReader, key: u64) -> Result<Box<dyn Kernel>, EngineError>,
+    pub new: NewKernel,
 }
+
+/// Makes a block's kernel of a model from its constants and random key.
+pub type NewKernel = fn(&mut ConstantReader, u64) -> Result<Box<dyn Kernel>, EngineError>;
 
 /// Every model of the engine (`spikeshard._rust_supports_model`): one line per model.
 pub const MODELS: &[Model] = &[lif::MODEL, lif_delta::MODEL, hodgkin_huxley::MODEL, poisson_source::MODEL];
