@@ -32,7 +32,7 @@ def initial_state(pop: Population, index: int, locals_: U32Array, seed: int
     for v, name in enumerate(pop.model.state_names()):
         value = pop.initial.get(name, defaults[name])
         if isinstance(value, (Uniform, Normal)):
-            key = rng.derive_key(seed, rng.Purpose.INITIAL, index * 1024 + v)
+            key = rng.initial_value_key(seed, index, v)
             state.append(value.draw(key, locals_))
         elif np.ndim(value) == 0:
             state.append(np.full(len(locals_), float(value)))
@@ -58,7 +58,7 @@ class BuiltRank:
 def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
                owned: Callable[[int, Population], U32Array]) -> BuiltRank:
     """Adds this rank's neurons, synapses, drives and recorders to ``engine``."""
-    interval, max_delay = exchange_interval(layout, dt)
+    interval, max_delay_steps = exchange_interval(layout, dt)
     engine_population = []
     for i, pop in enumerate(layout.populations):
         pop.model.check_dt(pop.params, dt)
@@ -91,7 +91,7 @@ def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
             recorder = engine.add_recorder(engine_population[i], names.index(var),
                                            smon.record.astype(np.uint32))
             built.recorders.append((smon, var, recorder))
-    engine.prepare(interval, max_delay)
+    engine.prepare(interval, max_delay_steps)
     return built
 
 

@@ -13,12 +13,10 @@ from typing import Any
 
 from .errors import NetworkError
 from .monitors import SpikeMonitor, StateMonitor
+from .packed_spikes import MAX_GIDS
 from .population import Population
 from .projection import Projection
 from .stimuli import PoissonInput
-
-#: Global ids are 32-bit (a spike travels as ``step << 32 | gid``).
-_MAX_GIDS = 2**32 - 1
 
 
 @dataclass
@@ -69,8 +67,8 @@ def make_layout(objects: Iterable[Any]) -> Layout:
     for pop in layout.populations:
         layout.first_gid.append(gid)
         gid += pop.n
-    if gid > _MAX_GIDS:
-        raise NetworkError(f"the network has {gid} neurons: at most {_MAX_GIDS} are supported")
+    if gid > MAX_GIDS:
+        raise NetworkError(f"the network has {gid} neurons: at most {MAX_GIDS} are supported")
     for proj in layout.projections:
         layout.index(proj.pre), layout.index(proj.post)
     for source in [m.source for m in layout.spike_monitors]:

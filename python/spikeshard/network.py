@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from . import _validate
+from . import _validate, units
 from .arrays import FloatArray
 from .build import BuiltRank, agree_on_interval, build_rank
 from .comm import Comm, world
@@ -143,7 +143,9 @@ class Network:
 
     def build(self, dt: float = DEFAULT_DT, backend: str = "auto") -> None:
         """Builds this rank's share of the network for time step ``dt`` (s)."""
-        dt = _validate.real("dt", dt, low=0.0, low_open=True)
+        checked_dt = _validate.real("dt", dt, low=0.0, low_open=True)
+        units.check_dt("", dt)
+        dt = checked_dt
         if backend not in BACKENDS:
             raise NetworkError(f"backend = {backend!r}: expected one of {list(BACKENDS)}")
         if self._built is not None:

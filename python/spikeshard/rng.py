@@ -53,6 +53,19 @@ def derive_key(seed: int, purpose: Purpose, index: int) -> int:
     return mix_int((subkey(seed & MASK, int(purpose)) + index * M2) & MASK)
 
 
+#: Initial-value streams a population may have: one per state variable, at most this many.
+MAX_STATE_VARIABLES = 1024
+
+
+def initial_value_key(seed: int, population: int, variable: int) -> int:
+    """The key of the stream that draws the initial values of state variable ``variable``
+    (its position in the model's state) of population ``population`` (its layout index):
+    one stream per (population, variable), drawn per population-local neuron id."""
+    if not 0 <= variable < MAX_STATE_VARIABLES:
+        raise ValueError(f"variable = {variable}: expected an index in [0, {MAX_STATE_VARIABLES})")
+    return derive_key(seed, Purpose.INITIAL, population * MAX_STATE_VARIABLES + variable)
+
+
 def mix(z: U64Array) -> U64Array:
     """SplitMix64's output function, elementwise (uint64 arithmetic wraps)."""
     z = z ^ (z >> np.uint64(30))

@@ -48,8 +48,9 @@ def weight_rule(weight: Any) -> ValueRule:
     return ValueRule("per_connection", values=np.asarray(weight, dtype=np.float64))
 
 
-def delay_rule(delay: Any, dt: float, where: str) -> tuple[ValueRule, int, int | None]:
-    """(rule in steps, smallest possible delay in steps, largest or None if unbounded).
+def delay_steps_rule(delay: Any, dt: float, where: str) -> tuple[ValueRule, int, int | None]:
+    """(rule in steps, smallest possible delay in steps, largest in steps or None if
+    unbounded) of a delay declared in seconds.
 
     A delay, or a distribution's lower bound, shorter than ``dt`` is an error; a Normal
     without a lower bound is clipped at ``dt``.
@@ -95,9 +96,10 @@ def projection_spec(layout: Layout, index: int, dt: float, seed: int
     proj = layout.projections[index]
     pre, post = layout.index(proj.pre), layout.index(proj.post)
     where = f"projection {index} ({proj.pre.name} -> {proj.post.name})"
-    delay, low, high = delay_rule(proj.delay, dt, where)
-    if high is not None and high > 65535:
-        raise NetworkError(f"{where}: delay of {high} steps exceeds the limit of 65535 steps")
+    delay_steps, low_steps, high_steps = delay_steps_rule(proj.delay, dt, where)
+    if high_steps is not None and high_steps > _engine.MAX_DELAY_STEPS:
+        raise NetworkError(f"{where}: delay of {high_steps} steps exceeds the limit of "
+                           f"{_engine.MAX_DELAY_STEPS} steps")
     weight = weight_rule(proj.weight)
     keys = (rng.derive_key(seed, rng.Purpose.CONNECT, index),
             rng.derive_key(seed, rng.Purpose.WEIGHT, index),
@@ -109,18 +111,18 @@ def projection_spec(layout: Layout, index: int, dt: float, seed: int
         probability=proj.probability, degree=proj.degree, multapses=proj.allow_multapses,
         pre_ids=proj.pre_ids, post_ids=proj.post_ids,
         weight_kind=weight.kind, weight_params=list(weight.params), weight_values=weight.values,
-        delay_kind=delay.kind, delay_params=list(delay.params), delay_values=delay.values,
-        keys=keys,
+        delay_kind=delay_steps.kind, delay_params=list(delay_steps.params),
+        delay_values=delay_steps.values, keys=keys,
     )
-    return spec, low, high
+    return spec, low_steps, high_steps
 
 
 def exchange_interval(layout: Layout, dt: float) -> tuple[int, int]:
-    """(interval in steps = smallest delay of any projection, largest bounded delay)."""
+    """(interval = smallest delay of any projection, largest bounded delay), both in steps."""
     lows, highs = [DEFAULT_INTERVAL], [0]
     for i, proj in enumerate(layout.projections):
-        _, low, high = delay_rule(proj.delay, dt,
-                                  f"projection {i} ({proj.pre.name} -> {proj.post.name})")
-        lows.append(low)
-        highs.append(high or 0)
+        _, low_steps, high_steps = delay_steps_rule(
+            proj.delay, dt, f"projection {i} ({proj.pre.name} -> {proj.post.name})")
+        lows.append(low_steps)
+        highs.append(high_steps or 0)
     return min(lows), max(highs)

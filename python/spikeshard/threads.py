@@ -1,8 +1,8 @@
 """How many threads a rank runs: the limit, the check of a user's count, and the default
 (``SPIKESHARD_THREADS``, else the cores of this node shared by its ranks).
 
-Used by ``Network``, the nengo backend and the CLI, so it imports none of them; of the
-communicator it asks only how many ranks share the node.
+Used by ``Network``, the nengo backend and the CLI, so it imports none of them; it reads the
+limit from the Rust engine and asks the communicator only how many ranks share the node.
 """
 
 from __future__ import annotations
@@ -10,14 +10,15 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from . import _validate
+from . import _engine, _validate
 from .errors import NetworkError
 
 if TYPE_CHECKING:
     from .comm import Comm
 
-#: More threads than this per rank is certainly a mistake (each one is an OS thread).
-MAX_THREADS = 1024
+#: More threads than this per rank is certainly a mistake (each one is an OS thread); the
+#: Rust engine's limit.
+MAX_THREADS: int = _engine.MAX_THREADS
 
 
 def available_cores() -> int:

@@ -17,13 +17,14 @@ import pytest
 from spikeshard.errors import ModelError
 from spikeshard.models.base import StepContext
 from spikeshard.models.hodgkin_huxley import HodgkinHuxleyNeuron, rate_functions
+from spikeshard.units import seconds
 
 HH = HodgkinHuxleyNeuron
 DURATION = 0.5
 #: Spike times must match the reference within this (s) over DURATION.
 TOLERANCE = 1e-4
 #: Effectively constant synaptic current: exp(-h / TAU_CONSTANT) rounds to 1.0 for any sub-step.
-TAU_CONSTANT = 1e20
+TAU_CONSTANT = seconds(1e20)  # stated in seconds: far beyond any plausible time constant
 
 
 def run_kernel(

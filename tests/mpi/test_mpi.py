@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from spikeshard.__main__ import mpirun_command
-from tests.mpi.networks import NETWORKS, PLACEMENTS
+from tests.mpi.network_definitions import NETWORKS, PLACEMENTS
 
 pytestmark = pytest.mark.mpi
 HERE = Path(__file__).parent
@@ -29,7 +29,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("mpi")
     runs = [(n, 1) for n in RANKS] + [(2, 2)]
     for n_ranks, threads in runs:
-        done = mpirun(n_ranks, str(HERE / "mpi_networks.py"), str(out), str(threads),
+        done = mpirun(n_ranks, str(HERE / "run_networks.py"), str(out), str(threads),
                       *NETWORKS)
         assert done.returncode == 0, done.stderr[-3000:]
     return out

@@ -77,9 +77,9 @@ class MixedEngine:
                                       self.numpy.longest_interval()) if limit is not None]
         return min(limits) if limits else None
 
-    def prepare(self, interval: int, max_delay: int) -> None:
-        self.rust.prepare(interval, max_delay)
-        self.numpy.prepare(interval, max_delay)
+    def prepare(self, interval: int, max_delay_steps: int) -> None:
+        self.rust.prepare(interval, max_delay_steps)
+        self.numpy.prepare(interval, max_delay_steps)
 
     def advance(self, n_steps: int) -> U64Array:
         spikes = np.concatenate([self.rust.advance(n_steps), self.numpy.advance(n_steps)])

@@ -1,6 +1,7 @@
 """``Engine``: what the per-rank build and the run loop need from an engine, as a Python
-``Protocol`` of its own. ``RustEngine`` (a thin wrapper over the native ``NetworkRunner``)
-and ``NumpyEngine`` implement it; nothing above this package knows which one it holds.
+``Protocol`` of its own. ``RustEngine`` (a thin wrapper over the native ``NetworkRunner``),
+``NumpyEngine`` and ``MixedEngine`` (both, each population on one) implement it; nothing
+above this package knows which one it holds.
 
 Projections arrive as an ``_engine.ProjectionSpec``: the rule, not the synapses. Both engines
 draw a rank's synapses from it with the same Rust code, so connectivity is written once.
@@ -62,9 +63,9 @@ class Engine(Protocol):
         interval's last step after delivering its spikes."""
         ...
 
-    def prepare(self, interval: int, max_delay: int) -> None:
+    def prepare(self, interval: int, max_delay_steps: int) -> None:
         """Sizes the delay buffers for exchanges every ``interval`` steps and delays up to
-        ``max_delay`` steps; called before the first step (and again if the interval
+        ``max_delay_steps``; called before the first step (and again if the interval
         changes)."""
         ...
 

@@ -13,12 +13,12 @@ from ..errors import ModelError, UnsupportedError
 from ..models.base import KernelConstants, NeuronModel
 
 #: Smallest block worth handing to a thread: every block looks up the row of every spike, so
-#: smaller blocks cost more in delivery than they gain in balance (CUBA with 2 threads: blocks
-#: of 400 neurons ran 1.5x slower than blocks of 1,600).
+#: smaller blocks cost more in delivery than they gain in balance (measured in
+#: benchmarks/README.md, "Block sizes").
 MIN_BLOCK_SIZE = 1024
-#: Largest block: synapse targets are addressed with 16 bits, and one ring-buffer slot of a
-#: block (8 bytes a neuron) stays in the L1 cache while spikes are delivered into it.
-MAX_BLOCK_SIZE = 4096
+#: Largest block: the Rust engine's default, with which one ring-buffer slot of a block
+#: (8 bytes a neuron) stays in the L1 cache while spikes are delivered into it.
+MAX_BLOCK_SIZE: int = _engine.DEFAULT_BLOCK_SIZE
 
 
 def rust_supports_model(model: type[NeuronModel] | str) -> bool:
@@ -113,8 +113,8 @@ class RustEngine:
     def longest_interval(self) -> int | None:
         return self.runner.longest_interval()
 
-    def prepare(self, interval: int, max_delay: int) -> None:
-        self.runner.prepare(interval, max_delay)
+    def prepare(self, interval: int, max_delay_steps: int) -> None:
+        self.runner.prepare(interval, max_delay_steps)
 
     def advance(self, n_steps: int) -> U64Array:
         return np.asarray(self.runner.advance(n_steps))

@@ -23,6 +23,7 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from .. import units
 from ..arrays import FloatArray
 from ..errors import ModelError
 
@@ -32,7 +33,15 @@ KernelConstants = dict[str, float]
 
 @dataclass(frozen=True)
 class Parameter:
-    """One model parameter: default value, unit and the open/closed range it must lie in."""
+    """One model parameter: default value, unit, the open/closed range it must lie in, and
+    the range of magnitudes it plausibly has in its unit.
+
+    ``plausible = (low, high)``: a value whose magnitude is below ``low`` or ``high`` or more
+    (either may be None; zero always passes) is almost certainly in another unit — a time
+    constant of 10 "seconds" is NEST's 10 ms — and raises ``units.UnitError`` saying what
+    was probably meant, unless the user states the unit (``ss.seconds(10.0)``). Time
+    constants and refractory periods use ``plausible=units.TIME_CONSTANT``.
+    """
 
     name: str
     default: float
@@ -44,6 +53,7 @@ class Parameter:
     high_inclusive: bool = True
     #: Whether +-inf is a meaningful value (e.g. "no lower bound").
     allow_infinite: bool = False
+    plausible: tuple[float | None, float | None] | None = None
 
     def validate(self, value: object, model: str) -> float:
         """Returns ``value`` as a float, or raises naming the model, parameter and range."""
@@ -69,6 +79,9 @@ class Parameter:
                 f"{model} parameter {self.name!r} = {number!r} {self.unit}: expected a value "
                 f"in {self._range_text()}"
             )
+        if self.plausible is not None:
+            units.check_plausible(f"{model} parameter", self.name, value, self.unit,
+                                  *self.plausible)
         return number
 
     def _range_text(self) -> str:

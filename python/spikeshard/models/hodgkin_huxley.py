@@ -17,6 +17,7 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from .. import units
 from ..errors import ModelError
 from .base import (
     FloatArray,
@@ -344,6 +345,7 @@ class HodgkinHuxleyNeuron(NeuronModel):
             "decay time constant of the excitatory synaptic current",
             low=0.0,
             low_inclusive=False,
+            plausible=units.TIME_CONSTANT,
         ),
         Parameter(
             "tau_syn_in",
@@ -352,6 +354,7 @@ class HodgkinHuxleyNeuron(NeuronModel):
             "decay time constant of the inhibitory synaptic current",
             low=0.0,
             low_inclusive=False,
+            plausible=units.TIME_CONSTANT,
         ),
         Parameter("i_e", 0.0, "µA/cm²", "constant bias current"),
         Parameter("v_spike", 0.0, "mV", "a spike is an upward crossing of this potential"),
@@ -362,6 +365,7 @@ class HodgkinHuxleyNeuron(NeuronModel):
             "longest integration sub-step of an active neuron (see v_active)",
             low=0.0,
             low_inclusive=False,
+            plausible=units.TIME_CONSTANT,
         ),
         Parameter(
             "max_substep_quiet",
@@ -370,6 +374,7 @@ class HodgkinHuxleyNeuron(NeuronModel):
             "longest integration sub-step of a quiet neuron (see v_active)",
             low=0.0,
             low_inclusive=False,
+            plausible=units.TIME_CONSTANT,
         ),
         Parameter(
             "v_active",

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
+from .. import units
 from ..errors import ModelError
 from .base import (
     FloatArray,
@@ -24,12 +25,15 @@ from .base import (
 _MV_PER_S_PER_PA_PER_PF = 1000.0
 
 _COMMON = (
-    Parameter("tau_m", 0.01, "s", "membrane time constant", low=0.0, low_inclusive=False),
-    Parameter("c_m", 250.0, "pF", "membrane capacitance", low=0.0, low_inclusive=False),
+    Parameter("tau_m", 0.01, "s", "membrane time constant", low=0.0, low_inclusive=False,
+              plausible=units.TIME_CONSTANT),
+    Parameter("c_m", 250.0, "pF", "membrane capacitance", low=0.0, low_inclusive=False,
+              plausible=units.CAPACITANCE_PF),
     Parameter("v_rest", -70.0, "mV", "resting potential E_L"),
     Parameter("v_th", -55.0, "mV", "spike threshold"),
     Parameter("v_reset", -70.0, "mV", "reset potential"),
-    Parameter("t_ref", 0.002, "s", "absolute refractory period", low=0.0),
+    Parameter("t_ref", 0.002, "s", "absolute refractory period", low=0.0,
+              plausible=units.TIME_CONSTANT),
     Parameter("i_e", 0.0, "pA", "constant bias current"),
 )
 
@@ -83,9 +87,9 @@ class LIF(NeuronModel):
     parameters = (
         *_COMMON,
         Parameter("tau_syn_ex", 0.002, "s", "excitatory synaptic time constant",
-                  low=0.0, low_inclusive=False),
+                  low=0.0, low_inclusive=False, plausible=units.TIME_CONSTANT),
         Parameter("tau_syn_in", 0.002, "s", "inhibitory synaptic time constant",
-                  low=0.0, low_inclusive=False),
+                  low=0.0, low_inclusive=False, plausible=units.TIME_CONSTANT),
     )
     state_variables = (
         StateVariable("v", "mV", "membrane potential", initial="v_rest"),

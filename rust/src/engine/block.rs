@@ -8,6 +8,7 @@ use crate::engine::error::EngineError;
 use crate::engine::models::{add_input, add_sparse_input, Kernel, StepContext};
 use crate::engine::ring::RingBuffers;
 use crate::engine::rng;
+use crate::engine::spike;
 use crate::engine::synapses::SynapseTable;
 
 /// Independent Poisson input to some neurons of a block (a `PoissonInput`).
@@ -321,7 +322,7 @@ impl Block {
         list_flagged(&self.spiked[tail_start..], tail_start, &mut self.step_spikes);
         let precise = self.kernel.precise_spike_times();
         for &i in &self.step_spikes {
-            let packed = (step << 32) | self.gids[i as usize] as u64;
+            let packed = spike::pack(step, self.gids[i as usize]);
             self.interval_spikes.push(packed);
             if self.record_spikes {
                 self.recorded_spikes.push(packed);
@@ -339,7 +340,7 @@ impl Block {
         // The ring slot of the spikes' step, computed (a division) once per step.
         let mut slot_of_step = (u64::MAX, 0);
         for (k, &packed) in spikes.iter().enumerate() {
-            let (step, gid) = (packed >> 32, packed as u32);
+            let (step, gid) = spike::unpack(packed);
             if slot_of_step.0 != step {
                 slot_of_step = (step, self.rings.slot_of(step));
             }

@@ -45,8 +45,9 @@ pub const PARALLEL_MIN_WORK: usize = 50_000;
 /// More threads per rank than this is a mistake, not a request.
 pub const MAX_THREADS: usize = 1024;
 
-/// Neurons per block (Python picks its own, `engines.rust.block_size`): a ring-buffer slot of
-/// a block (8 bytes per neuron) then fits in the L1 cache while spikes are delivered into it.
+/// Neurons per block when the caller does not choose, and the largest block Python's
+/// `engines.rust.block_size` makes: a ring-buffer slot of a block (8 bytes per neuron) then
+/// fits in the L1 cache while spikes are delivered into it.
 pub const DEFAULT_BLOCK_SIZE: usize = 4096;
 
 impl Runner {
