@@ -37,3 +37,8 @@ class RankLeftError(SimulationError):
 class CollectiveMismatchError(SimulationError):
     """MPI ranks called different collectives at the same point: the script took a different
     path on some ranks (e.g. ``if rank == 0: net.get_state(...)``)."""
+
+
+class PerformanceWarning(UserWarning):
+    """The network runs, but slower than it could: e.g. populations of a model without a
+    Rust kernel run on the numpy engine."""
