@@ -12,6 +12,7 @@ from . import _validate, units
 from .arrays import FloatArray
 from .build import BuiltRank, agree_on_interval, build_rank
 from .comm import Comm, world
+from .description import describe
 from .engines import Engine, rust_supports_model
 from .engines.numpy_engine import NumpyEngine
 from .engines.rust import RustEngine
@@ -55,8 +56,8 @@ class Network:
     Parameters
     ----------
     *objects
-        Populations, Projections, PoissonInputs, SpikeMonitors, StateMonitors (or lists of
-        them). Populations are numbered in the order added (their global ids follow).
+        Populations, Projections, PoissonInputs, SpikeMonitors, StateMonitors, RateMonitors
+        (or lists of them). Populations are numbered in the order added (their global ids follow).
     seed : int, optional
         Seeds every random choice (connectivity, weights, delays, initial states, inputs).
         The same seed gives the same spikes for any number of ranks and threads.
@@ -171,6 +172,8 @@ class Network:
         gathered = comm.allgather_object((self._built.local_synapses, engine.longest_interval()))
         self._synapses_per_rank = [synapses for synapses, _ in gathered]
         agree_on_interval(self._built, [longest for _, longest in gathered])
+        self._built.recording.bind(comm.rank, comm.size,
+                                   describe(layout, self.seed, dt, comm.size))
         self._comm = comm
         self._step = 0
         logger.info("spikeshard: rank %d/%d runs the %s engine with %d thread(s)",
@@ -249,10 +252,8 @@ class Network:
         self._built = None
         self._step = 0
         layout = make_layout(self._objects)
-        for monitor in layout.spike_monitors:
+        for monitor in layout.monitors:
             monitor.reset()
-        for state_monitor in layout.state_monitors:
-            state_monitor.reset()
 
     def get_state(self, population: Population, variable: str) -> FloatArray:
         """A state variable of every neuron of ``population`` (gathered from all ranks: under
