@@ -15,7 +15,6 @@ from spikeshard.models import LIF, LIFDelta
 from spikeshard.monitors import RecordingContext
 
 DT = 1e-4
-BACKENDS = ["rust", "numpy"]
 
 
 def driven(*monitors_of, n: int = 30, seed: int = 4):
@@ -27,7 +26,6 @@ def driven(*monitors_of, n: int = 30, seed: int = 4):
     return net, monitors
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_window_records_only_spikes_in_start_to_stop(backend):
     net, (full, window) = driven(ss.SpikeMonitor,
                                  lambda p: ss.SpikeMonitor(p, start=0.01, stop=0.03))
@@ -41,7 +39,6 @@ def test_a_window_records_only_spikes_in_start_to_stop(backend):
     assert window.mean_rate() == pytest.approx(window.count / (30 * 0.02))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_slice_records_its_neurons(backend):
     net, (full, part) = driven(ss.SpikeMonitor, lambda p: ss.SpikeMonitor(p[5:12]))
     net.run(0.03, dt=DT, backend=backend, progress=False)
@@ -53,7 +50,6 @@ def test_a_slice_records_its_neurons(backend):
     np.testing.assert_array_equal(vm.record, [2, 3])
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_interval_samples_every_kth_step_in_the_window(backend):
     net, (every, sparse) = driven(
         lambda p: ss.StateMonitor(p, ["v", "refractory"], record=[0, 7, 29]),
@@ -69,7 +65,6 @@ def test_interval_samples_every_kth_step_in_the_window(backend):
     assert sparse.n_samples == len(sparse.t) == 22
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_rate_monitor_counts_the_population_per_bin(backend):
     net, (spikes, rate, late) = driven(
         ss.SpikeMonitor, lambda p: ss.RateMonitor(p, bin_width=0.002),

@@ -3,6 +3,10 @@ with MPI. Python declares and orchestrates; each rank steps its neurons in Rust.
 
 >>> import spikeshard as ss
 >>> exc = ss.Population(ss.models.LIF, n=800, label="exc")
+
+``ss._rust_supports_model(model)`` says whether the compiled Rust engine implements a model
+class (SC-NeuroCore's name for the check, kept for its scripts); models without a Rust kernel
+run on the numpy engine.
 """
 
 from __future__ import annotations

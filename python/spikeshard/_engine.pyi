@@ -18,6 +18,8 @@ __all__ = [
     "ProjectionSpec",
     "build_synapse_table",
     "nengo_step_neurons",
+    "poisson_counts",
+    "random_draws",
     "simd_level",
     "step_kernel",
     "supported_kernels",
@@ -211,6 +213,12 @@ def nengo_step_neurons(
     n_steps: int,
 ) -> None: ...
 def supported_kernels() -> list[str]: ...
+def random_draws(
+    key: int, a: int, b: npt.NDArray[np.uint64]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def poisson_counts(
+    u: npt.NDArray[np.float64], cdf: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]: ...
 def simd_level() -> str: ...
 def step_kernel(
     kernel: str,

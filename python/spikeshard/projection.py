@@ -16,7 +16,8 @@ from .population import Population
 
 TOPOLOGIES = ("random", "all_to_all", "one_to_one", "fixed_indegree", "fixed_outdegree")
 
-WeightLike = float | Uniform | Normal | npt.ArrayLike
+#: A weight or a delay: one number, a distribution, or one value per connection.
+ValueLike = float | Uniform | Normal | npt.ArrayLike
 
 
 class Projection:
@@ -56,14 +57,14 @@ class Projection:
         self,
         pre: Population,
         post: Population,
-        weight: Any = 1.0,
+        weight: ValueLike = 1.0,
         topology: str = "all_to_all",
         probability: float | None = None,
         *,
         indegree: int | None = None,
         outdegree: int | None = None,
         connections: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-        delay: Any = None,
+        delay: ValueLike | None = None,
         allow_autapses: bool = True,
         allow_multapses: bool = True,
         label: str | None = None,

@@ -1,4 +1,4 @@
-"""Starting scripts under mpirun, and reading what tests/mpi/mpi_networks.py saved: the
+"""Starting scripts under mpirun, and reading what tests/mpi/run_networks.py saved: the
 gathered data of rank 0, and what each rank held itself."""
 
 from __future__ import annotations

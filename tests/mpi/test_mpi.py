@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from tests.mpi.launch import RANKS, load_gathered, load_rank, mpirun
-from tests.mpi.mpi_networks import held_arrays
-from tests.mpi.networks import NETWORKS, PLACEMENTS
+from tests.mpi.network_definitions import NETWORKS, PLACEMENTS
+from tests.mpi.run_networks import held_arrays
 
 pytestmark = pytest.mark.mpi
 

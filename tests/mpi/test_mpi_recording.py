@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.mpi.launch import RANKS, load_gathered, load_rank
-from tests.mpi.networks import NETWORKS
+from tests.mpi.network_definitions import NETWORKS
 
 pytestmark = pytest.mark.mpi
 

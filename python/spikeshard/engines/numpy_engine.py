@@ -79,7 +79,7 @@ class _Population:
 class NumpyEngine:
     name = "numpy"
 
-    def __init__(self, dt: float, threads: int = 1) -> None:
+    def __init__(self, dt: float) -> None:
         self.dt = dt
         self.threads = 1
         self.step = 0

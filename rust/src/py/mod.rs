@@ -3,6 +3,7 @@
 mod convert;
 mod nengo;
 mod nengo_neurons;
+mod rng;
 mod runner;
 
 use pyo3::prelude::*;
@@ -29,5 +30,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert::supported_kernels, m)?)?;
     m.add_function(wrap_pyfunction!(convert::step_kernel, m)?)?;
     m.add_function(wrap_pyfunction!(convert::simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(rng::random_draws, m)?)?;
+    m.add_function(wrap_pyfunction!(rng::poisson_counts, m)?)?;
     Ok(())
 }

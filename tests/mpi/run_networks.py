@@ -1,7 +1,7 @@
 """Runs the named test networks with backend="mpi" and saves what the monitors hold:
-``mpi_networks.py OUT_DIR THREADS NAME...``. Rank 0 saves the gathered data (monitors with
+``run_networks.py OUT_DIR THREADS NAME...``. Rank 0 saves the gathered data (monitors with
 gather "root" or "all") and the totals; every rank saves what it holds itself. Started by
-tests/mpi/test_mpi.py under mpirun at several rank counts."""
+tests/mpi/conftest.py under mpirun at several rank counts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import spikeshard as ss  # noqa: E402
-from tests.mpi.networks import NETWORKS  # noqa: E402
+from tests.mpi.network_definitions import NETWORKS  # noqa: E402
 
 
 def held_arrays(k: int, mon) -> dict[str, np.ndarray]:

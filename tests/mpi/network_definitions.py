@@ -1,4 +1,5 @@
-"""The networks the MPI tests run, each returning (network, monitors, duration, dt)."""
+"""The networks the MPI tests run (imported by run_networks.py under mpirun and by
+test_mpi.py for the one-process reference), each returning (network, monitors, duration, dt)."""
 
 from __future__ import annotations
 
