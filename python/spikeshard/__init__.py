@@ -18,6 +18,7 @@ from .engines import rust_supports_model as _rust_supports_model
 from .errors import (
     ModelError,
     NetworkError,
+    PerformanceWarning,
     SimulationError,
     SpikeshardError,
     UnsupportedError,
@@ -40,6 +41,7 @@ __all__ = [
     "Network",
     "NetworkError",
     "Normal",
+    "PerformanceWarning",
     "Partitioner",
     "PoissonInput",
     "Population",

@@ -17,6 +17,7 @@ __all__ = [
     "NetworkRunner",
     "ProjectionSpec",
     "build_synapse_table",
+    "kernel_names",
     "nengo_step_neurons",
     "poisson_counts",
     "random_draws",
@@ -167,7 +168,7 @@ class NetworkRunner:
     def add_population(
         self,
         kernel: str,
-        constants: npt.NDArray[np.float64],
+        constants: dict[str, float],
         key: int,
         first_gid: int,
         size: int,
@@ -213,6 +214,7 @@ def nengo_step_neurons(
     n_steps: int,
 ) -> None: ...
 def supported_kernels() -> list[str]: ...
+def kernel_names(kernel: str) -> tuple[list[str], list[str]]: ...
 def random_draws(
     key: int, a: int, b: npt.NDArray[np.uint64]
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
@@ -222,7 +224,7 @@ def poisson_counts(
 def simd_level() -> str: ...
 def step_kernel(
     kernel: str,
-    constants: npt.NDArray[np.float64],
+    constants: dict[str, float],
     state: npt.NDArray[np.float64],
     inputs_ex: npt.NDArray[np.float64],
     inputs_in: npt.NDArray[np.float64],

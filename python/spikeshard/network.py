@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,9 +15,10 @@ from .build import BuiltRank, agree_on_interval, build_rank
 from .comm import Comm, world
 from .description import describe
 from .engines import Engine, rust_supports_model
+from .engines.mixed import MixedEngine
 from .engines.numpy_engine import NumpyEngine
 from .engines.rust import RustEngine
-from .errors import NetworkError, SimulationError, UnsupportedError
+from .errors import NetworkError, PerformanceWarning, SimulationError, UnsupportedError
 from .fingerprint import check_ranks_agree, fingerprint
 from .layout import Layout, make_layout
 from .partition import (
@@ -127,7 +129,8 @@ class Network:
 
     @property
     def engine(self) -> str | None:
-        """The engine this rank runs on ("rust" or "numpy"), once built."""
+        """The engine this rank runs on, once built: "rust", "numpy", or "rust+numpy" (the
+        populations of models without a Rust kernel on numpy, the others on Rust)."""
         return None if self._built is None else self._built.engine.name
 
     @property
@@ -203,19 +206,31 @@ class Network:
         return "\n".join(lines)
 
     def _make_engine(self, layout: Layout, backend: str, dt: float, comm: Comm) -> Engine:
-        unsupported = sorted({p.model.__name__ for p in layout.populations
-                              if not rust_supports_model(p.model)})
+        """The rank's engine: Rust, numpy, or both (Rust for the populations it implements,
+        numpy for the others), as ``backend`` asks and the models allow."""
+        on_numpy = [p for p in layout.populations if not rust_supports_model(p.model)]
         if backend == "numpy":
             return NumpyEngine(dt)
-        if unsupported:
-            if backend == "rust":
-                raise UnsupportedError(
-                    f"backend='rust': model(s) {unsupported} have no Rust kernel; use "
-                    "backend='numpy' or 'auto'"
-                )
-            logger.info("spikeshard: model(s) %s run on the numpy engine", unsupported)
-            return NumpyEngine(dt)
-        return RustEngine(dt, self.threads or default_threads(comm))
+        if not on_numpy:
+            return RustEngine(dt, self.threads or default_threads(comm))
+        models = sorted({p.model.__name__ for p in on_numpy})
+        if backend == "rust":
+            raise UnsupportedError(
+                f"backend='rust': model(s) {models} have no Rust kernel; use "
+                "backend='numpy' or 'auto'"
+            )
+        mixed = len(on_numpy) < len(layout.populations)
+        if comm.rank == 0:
+            names = ", ".join(f"{p.name} ({p.model.__name__})" for p in on_numpy)
+            others = ("the other populations stay on the Rust engine" if mixed
+                      else "there is no other population")
+            warnings.warn(
+                f"spikeshard: population(s) {names} run on the numpy engine (numpy code per "
+                f"step, typically ten times slower per neuron than Rust): model(s) {models} "
+                f"have no Rust kernel (rust_kernel is None or not compiled in); {others}. "
+                "docs/extending.md says how to give a model a Rust kernel.",
+                PerformanceWarning, stacklevel=4)
+        return MixedEngine(dt, self.threads or default_threads(comm)) if mixed else NumpyEngine(dt)
 
     # ------------------------------------------------------------------ running
 

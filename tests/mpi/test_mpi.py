@@ -46,7 +46,7 @@ def test_two_threads_per_rank_give_the_same_spikes(outputs: Path, name: str) -> 
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_mpi_matches_a_plain_serial_run(outputs: Path, name: str) -> None:
     net, monitors, duration, dt = NETWORKS[name](1)
-    net.run(duration, dt=dt, progress=False)
+    net.run(duration, dt=dt, backend="auto", progress=False)  # Rust, and numpy for user models
     reference = load_rank(outputs, name, 1, 0)
     for k, mon in enumerate(monitors):
         for key, value in held_arrays(k, mon).items():

@@ -24,7 +24,7 @@ import numpy as np
 from .. import _engine, packed_spikes, rng
 from .._engine import ProjectionSpec
 from ..arrays import FloatArray, U32Array, U64Array
-from ..models.base import NeuronModel, StepContext
+from ..models.base import KernelConstants, NeuronModel, StepContext
 
 
 @dataclass
@@ -58,7 +58,7 @@ class _Recorder:
 @dataclass
 class _Population:
     model: type[NeuronModel]
-    constants: FloatArray
+    constants: KernelConstants
     key: int
     first_gid: int
     size: int
@@ -88,12 +88,12 @@ class NumpyEngine:
         self.max_delay_steps = 0
         self.n_recorders = 0
 
-    def add_population(self, model: type[NeuronModel], constants: FloatArray, key: int,
+    def add_population(self, model: type[NeuronModel], constants: KernelConstants, key: int,
                        first_gid: int, size: int, locals_: U32Array,
                        state: list[FloatArray]) -> int:
         locals_ = np.asarray(locals_, dtype=np.uint32)
         self.populations.append(_Population(
-            model=model, constants=np.asarray(constants, dtype=np.float64), key=key,
+            model=model, constants=constants, key=key,
             first_gid=first_gid, size=size, locals=locals_,
             state=[np.array(v, dtype=np.float64) for v in state],
             gids=(locals_ + np.uint32(first_gid)).astype(np.uint32),

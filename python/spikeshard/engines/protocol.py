@@ -1,6 +1,7 @@
 """``Engine``: what the per-rank build and the run loop need from an engine, as a Python
-``Protocol`` of its own. ``RustEngine`` (a thin wrapper over the native ``NetworkRunner``)
-and ``NumpyEngine`` implement it; nothing above this package knows which one it holds.
+``Protocol`` of its own. ``RustEngine`` (a thin wrapper over the native ``NetworkRunner``),
+``NumpyEngine`` and ``MixedEngine`` (both, each population on one) implement it; nothing
+above this package knows which one it holds.
 
 Projections arrive as an ``_engine.ProjectionSpec``: the rule, not the synapses. Both engines
 draw a rank's synapses from it with the same Rust code, so connectivity is written once.
@@ -15,7 +16,7 @@ from ..arrays import FloatArray, U32Array, U64Array
 
 if TYPE_CHECKING:
     from .._engine import ProjectionSpec
-    from ..models.base import NeuronModel
+    from ..models.base import KernelConstants, NeuronModel
 
 
 class Engine(Protocol):
@@ -27,7 +28,7 @@ class Engine(Protocol):
 
     name: str
 
-    def add_population(self, model: type[NeuronModel], constants: FloatArray, key: int,
+    def add_population(self, model: type[NeuronModel], constants: KernelConstants, key: int,
                        first_gid: int, size: int, locals_: U32Array,
                        state: list[FloatArray]) -> int:
         """Adds the neurons ``locals_`` (population-local ids, ascending) of a population of

@@ -4,8 +4,9 @@ A model is a class (users pass the class itself: ``Population(LIF, n=100)``). It
 
 - ``parameters``: every parameter with its default, unit and allowed range;
 - ``state_variables``: the per-neuron arrays, in the order both engines store them;
-- ``constants(params, dt)``: the numbers the kernels need (propagators, thresholds), computed
-  once in Python so that the Rust and numpy engines use identical values;
+- ``constants(params, dt)``: the numbers the kernels need (propagators, thresholds), by name,
+  computed once in Python so that the Rust and numpy engines use identical values (the Rust
+  kernel reads each constant by its name and refuses missing or unknown names);
 - ``update(...)``: the numpy kernel, advancing all neurons of a block by one step. It is the
   executable specification that the Rust kernel named ``rust_kernel`` must reproduce.
 
@@ -25,6 +26,9 @@ import numpy.typing as npt
 from .. import units
 from ..arrays import FloatArray
 from ..errors import ModelError
+
+#: A kernel's constants by name (``NeuronModel.constants``).
+KernelConstants = dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -174,14 +178,15 @@ class NeuronModel:
         """Raise ModelError if the model cannot run at ``dt`` (seconds)."""
 
     @classmethod
-    def constants(cls, params: Mapping[str, float], dt: float) -> FloatArray:
-        """The kernel constants for step ``dt`` (seconds), in the kernel's order."""
+    def constants(cls, params: Mapping[str, float], dt: float) -> KernelConstants:
+        """The kernel constants for step ``dt`` (seconds), by name: what ``update`` (and the
+        Rust kernel, which reads them by these names) needs."""
         raise NotImplementedError(f"{cls.__name__}.constants")
 
     @classmethod
     def update(
         cls,
-        constants: FloatArray,
+        constants: KernelConstants,
         state: list[FloatArray],
         input_ex: FloatArray,
         input_in: FloatArray,

@@ -28,6 +28,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(nengo_neurons::nengo_step_neurons, m)?)?;
     m.add_function(wrap_pyfunction!(convert::build_synapse_table, m)?)?;
     m.add_function(wrap_pyfunction!(convert::supported_kernels, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::kernel_names, m)?)?;
     m.add_function(wrap_pyfunction!(convert::step_kernel, m)?)?;
     m.add_function(wrap_pyfunction!(convert::simd_level, m)?)?;
     m.add_function(wrap_pyfunction!(rng::random_draws, m)?)?;
