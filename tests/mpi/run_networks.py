@@ -39,7 +39,7 @@ def main() -> None:
         mine: dict[str, np.ndarray] = {}
         gathered: dict[str, np.ndarray] = {}
         for k, mon in enumerate(monitors):
-            if hasattr(mon, "count"):
+            if not isinstance(mon, ss.StateMonitor):
                 gathered[f"count{k}"] = np.array(mon.count)
                 gathered[f"mean_rate{k}"] = np.array(mon.mean_rate())
             if mon.holds_data:
