@@ -25,7 +25,7 @@ from .errors import (
     SpikeshardError,
     UnsupportedError,
 )
-from .monitors import SpikeMonitor, StateMonitor
+from .monitors import RateMonitor, SpikeMonitor, StateMonitor
 from .network import Network
 from .partition import (
     Partitioner,
@@ -54,6 +54,7 @@ __all__ = [
     "Population",
     "Projection",
     "RankLeftError",
+    "RateMonitor",
     "SimulationError",
     "SpikeMonitor",
     "SpikeshardError",

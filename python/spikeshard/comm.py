@@ -77,8 +77,8 @@ _LAUNCHER_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MP
 #: Every operation name that collectives use, so that a rank can name what another called.
 OPERATIONS = (
     "build: ranks agree", "build: gather synapse counts", "run", "run: exchange",
-    "run: collect spikes", "run: collect samples", "get_state", "agree", "allgather_array",
-    "allgather_object",
+    "run: gather monitor sizes", "run: gather monitor data", "get_state", "agree",
+    "allgather_array", "allgather_object",
 )
 #: Header code of a rank that has left (its exit status in the header's extra value).
 LEFT = -1
@@ -166,6 +166,11 @@ class Guard:
             f"{self.sequence} ({calls}): every rank must make the same spikeshard calls in "
             "the same order (e.g. call net.get_state on every rank, not only on rank 0)"
         )
+
+    def extras(self) -> npt.NDArray[np.int64]:
+        """Every rank's ``extra`` value of the last header (for callers that must check it
+        agrees, such as the root of a gather)."""
+        return self._headers[:, 3].copy()
 
     def _exchange_headers(self, code: int, size: int, extra: int, what: str
                           ) -> npt.NDArray[np.int64]:
@@ -368,6 +373,11 @@ class Comm(Protocol):
 
     def agree(self, what: str, value: Any, operation: str = "agree") -> None: ...
 
+    def allgather_counts(self, local: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]: ...
+
+    def gather_array(self, local: npt.NDArray[Any], counts: npt.NDArray[np.int64],
+                     root: int | None) -> npt.NDArray[Any] | None: ...
+
     def ranks_on_node(self) -> int: ...
 
 
@@ -389,6 +399,13 @@ class SerialComm:
 
     def agree(self, what: str, value: Any, operation: str = "agree") -> None:
         return None
+
+    def allgather_counts(self, local: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return np.asarray(local, dtype=np.int64).reshape(1, -1)
+
+    def gather_array(self, local: npt.NDArray[Any], counts: npt.NDArray[np.int64],
+                     root: int | None) -> npt.NDArray[Any] | None:
+        return local
 
     def ranks_on_node(self) -> int:
         return 1
@@ -453,6 +470,46 @@ class MpiComm:
             raise SimulationError(
                 f"{what} differs between ranks ({values}): every rank must ask for the same"
             )
+
+    def allgather_counts(self, local: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Every rank's vector of counts (the same length on every rank), shape
+        (ranks, len(local)): one Allgather (its header checks the lengths agree)."""
+        operation = "run: gather monitor sizes"
+        local = np.ascontiguousarray(local, dtype=np.int64)
+        lengths = self.guard.begin(operation, local.size)
+        if (lengths != local.size).any():
+            raise CollectiveMismatchError(
+                f"{operation}: ranks hold different numbers of monitor counts "
+                f"({lengths.tolist()}): every rank must declare the same monitors")
+        out = np.empty((self.size, local.size), dtype=np.int64)
+        self.guard.wait(self.guard.data.Iallgather(local, out), operation)
+        return out
+
+    def gather_array(self, local: npt.NDArray[Any], counts: npt.NDArray[np.int64],
+                     root: int | None) -> npt.NDArray[Any] | None:
+        """The concatenation of every rank's 1-d array (rank r's has ``counts[r]`` entries,
+        the same dtype everywhere) on rank ``root`` (one Gatherv; None on the other ranks),
+        or on every rank when ``root`` is None (one Allgatherv)."""
+        operation = "run: gather monitor data"
+        local = np.ascontiguousarray(local)
+        counts = np.asarray(counts, dtype=np.int64)
+        self.guard.begin(operation, local.size, -1 if root is None else root)
+        roots = self.guard.extras()
+        if (roots != roots[self.rank]).any():
+            raise CollectiveMismatchError(
+                f"{operation}: ranks gather to different roots ({roots.tolist()}, -1: every "
+                "rank): every rank must declare the same monitors")
+        displacements = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        if root is None or self.rank == root:
+            out = np.empty(int(counts.sum()), dtype=local.dtype)
+            receive = [out, (counts, displacements)]
+        else:
+            out, receive = None, None
+        data = self.guard.data
+        request = (data.Iallgatherv(local, receive) if root is None
+                   else data.Igatherv(local, receive, root=root))
+        self.guard.wait(request, operation)
+        return out
 
     def ranks_on_node(self) -> int:
         """Ranks on this rank's node (counted once, when the guard was set up)."""
