@@ -417,6 +417,8 @@ class MpiComm:
     def __init__(self) -> None:
         self.guard = guard()
         self.MPI = self.guard.MPI
+        #: spikeshard's duplicate of COMM_WORLD; every call on it goes through the guard.
+        self.comm = self.guard.data
         self.rank = self.guard.rank
         self.size = self.guard.size
 
