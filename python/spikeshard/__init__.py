@@ -24,6 +24,7 @@ from .partition import (
     Partitioner,
     even_partitioner,
     metis_partitioner,
+    random_partitioner,
     work_balanced_partitioner,
 )
 from .population import Population
@@ -49,6 +50,7 @@ __all__ = [
     "_rust_supports_model",
     "even_partitioner",
     "metis_partitioner",
+    "random_partitioner",
     "models",
     "plotting",
     "work_balanced_partitioner",
