@@ -668,3 +668,66 @@ def partition_model(
     )
 
 
+
+
+# ---------------------------------------------------------------------------- the report
+
+
+@dataclass
+class PartitionReport:
+    """Neurons and operators per component and per rank, the cut connections with the
+    dimensions they send per step, and each rank's partners (``str()`` gives a table)."""
+
+    #: Per component: (rank, neurons, operators).
+    components: list[tuple[int, int, int]]
+    #: Per rank: (components, neurons, operators).
+    ranks: list[tuple[list[int], int, int]]
+    #: (connection, pre component, post component, dimensions).
+    cut: list[tuple[Connection, int, int, int]]
+    #: Per rank: {partner rank: values sent per step}.
+    sends: list[dict[int, int]]
+
+    def __str__(self) -> str:
+        lines = [f"{len(self.components)} components on {len(self.ranks)} ranks"]
+        lines.append("component  rank  neurons  operators")
+        for c, (rank, neurons, ops) in enumerate(self.components):
+            lines.append(f"{c:>9}  {rank:>4}  {neurons:>7}  {ops:>9}")
+        lines.append("rank  components  neurons  operators  sends to (values per step)")
+        for r, (comps, neurons, ops) in enumerate(self.ranks):
+            sends = ", ".join(f"{t}: {n}" for t, n in sorted(self.sends[r].items())) or "-"
+            lines.append(
+                f"{r:>4}  {','.join(map(str, comps)) or '-':>10}  {neurons:>7}  {ops:>9}  {sends}"
+            )
+        lines.append(f"{len(self.cut)} cut connections")
+        for conn, a, b, dims in self.cut:
+            lines.append(f"  {name(conn)}: component {a} -> {b}, {dims} dimensions")
+        return "\n".join(lines)
+
+
+def partition_report(partition: ModelPartition) -> PartitionReport:
+    n = partition.n_components
+    neurons = [0] * n
+    for unit, c in partition.unit_component.items():
+        if isinstance(unit, Ensemble):
+            neurons[c] += unit.n_neurons
+    ops = [0] * n
+    for c in partition.op_component:
+        if c == EVERY_COMPONENT:
+            ops = [x + 1 for x in ops]
+        else:
+            ops[c] += 1
+    rank_of = partition.component_rank
+    ranks = []
+    for r in range(partition.n_ranks):
+        comps = partition.components_on(r)
+        ranks.append((comps, sum(neurons[c] for c in comps), sum(ops[c] for c in comps)))
+    sends: list[dict[int, int]] = [defaultdict(int) for _ in range(partition.n_ranks)]
+    for _, a, b, dims in partition.cut:
+        if rank_of[a] != rank_of[b]:
+            sends[rank_of[a]][rank_of[b]] += dims
+    return PartitionReport(
+        components=[(rank_of[c], neurons[c], ops[c]) for c in range(n)],
+        ranks=ranks,
+        cut=list(partition.cut),
+        sends=[dict(s) for s in sends],
+    )

@@ -44,8 +44,10 @@ from spikeshard.nengo.operands import Unsupported, float_array, operand
 from spikeshard.nengo.partition import (
     ModelPartition,
     PartitionError,
+    PartitionReport,
     check_assignments,
     partition_model,
+    partition_report,
     unit_of,
 )
 from spikeshard.nengo.plan import RankPlan, make_plans
@@ -227,6 +229,11 @@ class Simulator(nengo.Simulator):
     @property
     def n_components(self) -> int:
         return self._partition.n_components
+
+    def partition_report(self) -> PartitionReport:
+        """Neurons and operators per component and per rank, the cut connections with their
+        dimensions, and the partners of each rank (``print`` it for a table)."""
+        return partition_report(self._partition)
 
     @property
     def partition(self) -> ModelPartition:
