@@ -22,19 +22,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _validate
+from .arrays import FloatArray, IntArray, U32Array
 from .errors import NetworkError, UnsupportedError
+from .layout import Layout
 from .population import Population, PopulationSlice
-
-if TYPE_CHECKING:
-    from .build import Layout
-
-IntArray = npt.NDArray[np.int64]
 
 
 def even_slice(n: int, n_parts: int, part: int) -> tuple[int, int]:
@@ -53,8 +50,8 @@ class WeightedGraph:
     ``edges`` = (source vertex, target vertex, weight) arrays, the weight being what would
     cross between components if the edge were cut."""
 
-    work: npt.NDArray[np.float64]
-    edges: tuple[IntArray, IntArray, npt.NDArray[np.float64]]
+    work: FloatArray
+    edges: tuple[IntArray, IntArray, FloatArray]
 
     @property
     def n_vertices(self) -> int:
@@ -273,7 +270,7 @@ class Partition:
     n_ranks: int
     ranges: list[list[tuple[int, int, int]]]
 
-    def locals(self, population: int, rank: int) -> npt.NDArray[np.uint32]:
+    def locals(self, population: int, rank: int) -> U32Array:
         """Population-local ids of ``population`` owned by ``rank``, ascending."""
         pieces = [np.arange(s, e, dtype=np.uint32)
                   for s, e, r in self.ranges[population] if r == rank and e > s]

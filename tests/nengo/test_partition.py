@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import spikeshard.nengo as snengo
-from spikeshard.nengo import PartitionError, Partitioner, Simulator
+from spikeshard.nengo import Partitioner, PartitionError, Simulator
 from spikeshard.partition import even_partitioner
 from tests.nengo.networks import NETWORKS
 
@@ -21,10 +21,17 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_S = 0.15
 
 
-def run(name: str, **placement: Any) -> tuple[dict[str, np.ndarray], Simulator]:
-    np.random.seed(7)  # the network without a seed draws from numpy's global generator
+def build(name: str) -> tuple[nengo.Network, dict[str, nengo.Probe]]:
+    """The network, with numpy's global generator seeded before it is made and before it
+    is built (the network without a seed draws from it, as nengo does)."""
+    np.random.seed(7)  # noqa: NPY002
     net, probes = NETWORKS[name]()
-    np.random.seed(8)
+    np.random.seed(8)  # noqa: NPY002
+    return net, probes
+
+
+def run(name: str, **placement: Any) -> tuple[dict[str, np.ndarray], Simulator]:
+    net, probes = build(name)
     with Simulator(net, progress_bar=False, **placement) as sim:
         sim.run(RUN_S)
         data = {key: np.array(sim.data[p]) for key, p in probes.items()}
@@ -61,9 +68,7 @@ def test_split_runs_give_the_bits_of_one_component(name):
         data, sim = run(name, **placement)
         assert_same_bits(reference, data)
         split += sim.n_components > 1 and bool(sim.partition.cut)
-    np.random.seed(7)
-    net, probes = NETWORKS[name]()
-    np.random.seed(8)
+    net, probes = build(name)
     with Simulator(net, progress_bar=False, assignments=assignments_for(name, net)) as sim:
         sim.run(RUN_S)
         assert_same_bits(reference, {k: np.array(sim.data[p]) for k, p in probes.items()})

@@ -53,8 +53,8 @@ from spikeshard.nengo.partition import (
 from spikeshard.nengo.plan import RankPlan, make_plans
 from spikeshard.nengo.recording import BaseIndex, Call, RecordingProgram
 from spikeshard.nengo.runtime import RankRuntime
-from spikeshard.network import check_threads, default_threads
 from spikeshard.partition import Partitioner
+from spikeshard.threads import check_threads, default_threads
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +89,11 @@ class Simulator(nengo.Simulator):
         The component of each network, ensemble or node (``{ensemble: 0, ...}``), instead
         of a partitioner.
     threads : int, optional
-        Threads for the large operators (neuron populations of 4096 or more, dense and block
-        products of 32768 or more multiply-adds). Default: ``SPIKESHARD_THREADS``, else 1
-        (nengo's own simulator uses one core; on the 2-core development machine two threads
-        gained nothing measurable). Results are the same bits for any number of threads.
+        Threads for the large operators (neuron populations of at least
+        ``spikeshard._engine.PARALLEL_MIN_NEURONS``, dense and block products of at least
+        ``PARALLEL_MIN_PRODUCTS`` multiply-adds). Default: ``SPIKESHARD_THREADS``, else 1, as
+        nengo's own simulator (see benchmarks/README.md for what more threads gained).
+        Results are the same bits for any number of threads.
 
     Attributes
     ----------

@@ -9,4 +9,5 @@ pub mod models;
 pub mod ring;
 pub mod rng;
 pub mod runner;
+pub mod spike;
 pub mod synapses;

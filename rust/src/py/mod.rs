@@ -3,18 +3,35 @@
 mod convert;
 mod nengo;
 mod nengo_neurons;
+mod rng;
 mod runner;
 
 use pyo3::prelude::*;
 
+use crate::engine::connect::MAX_DELAY_STEPS;
+use crate::engine::runner::{DEFAULT_BLOCK_SIZE, MAX_THREADS, PARALLEL_MIN_WORK};
+use crate::engine::spike::GID_BITS;
+use crate::nengo::ops::{PARALLEL_MIN_NEURONS, PARALLEL_MIN_PRODUCTS};
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Limits and formats the Python layer reads instead of writing them again.
+    m.add("MAX_THREADS", MAX_THREADS)?;
+    m.add("DEFAULT_BLOCK_SIZE", DEFAULT_BLOCK_SIZE)?;
+    m.add("MAX_DELAY_STEPS", MAX_DELAY_STEPS)?;
+    m.add("GID_BITS", GID_BITS)?;
+    m.add("PARALLEL_MIN_WORK", PARALLEL_MIN_WORK)?;
+    m.add("PARALLEL_MIN_NEURONS", PARALLEL_MIN_NEURONS)?;
+    m.add("PARALLEL_MIN_PRODUCTS", PARALLEL_MIN_PRODUCTS)?;
     m.add_class::<runner::PyNetworkRunner>()?;
     m.add_class::<convert::PyProjectionSpec>()?;
     m.add_class::<nengo::PyNengoProgram>()?;
     m.add_function(wrap_pyfunction!(nengo_neurons::nengo_step_neurons, m)?)?;
     m.add_function(wrap_pyfunction!(convert::build_synapse_table, m)?)?;
     m.add_function(wrap_pyfunction!(convert::supported_kernels, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::kernel_names, m)?)?;
     m.add_function(wrap_pyfunction!(convert::step_kernel, m)?)?;
     m.add_function(wrap_pyfunction!(convert::simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(rng::random_draws, m)?)?;
+    m.add_function(wrap_pyfunction!(rng::poisson_counts, m)?)?;
     Ok(())
 }
