@@ -61,5 +61,15 @@ def main() -> None:
             np.savez(out_dir / f"{name}-{comm.size}-{threads}.npz", ranks=comm.size, **gathered)
 
 
+def run_nengo(out_dir: Path, threads: int) -> None:
+    """The nengo networks, in the same launch: rank 0 runs them, the other ranks serve."""
+    from spikeshard.comm import world
+    from spikeshard.nengo.cluster import run_on_rank_zero
+    from tests.mpi.nengo_runs import run_all
+
+    run_on_rank_zero(run_all, out_dir, threads, world(require_mpi=False).size)
+
+
 if __name__ == "__main__":
     main()
+    run_nengo(Path(sys.argv[1]), int(sys.argv[2]))

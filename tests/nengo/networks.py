@@ -124,3 +124,24 @@ NETWORKS: dict[str, Callable[[], tuple[nengo.Network, Probes]]] = {
     "ensemble_arrays": ensemble_arrays,
     "no_seed": no_seed,
 }
+
+
+def assignments_for(name: str, net: nengo.Network) -> dict:
+    """Explicit components for the objects of network ``name`` (networks too), split as far
+    as the model allows."""
+    ens = net.all_ensembles
+    if name == "pes_learning":
+        return {ens[3]: 1, ens[4]: 2, ens[5]: 1}
+    if name == "ensemble_arrays":
+        a, b = net.networks
+        return {a: 1, b: 2, net.ensembles[0]: 1}
+    return {e: (i % 3) for i, e in enumerate(ens)}
+
+
+def build(name: str) -> tuple[nengo.Network, Probes]:
+    """Network ``name``, with numpy's global generator seeded before it is made and before
+    it is built (the network without a seed draws from it, as nengo does)."""
+    np.random.seed(7)  # noqa: NPY002
+    net, probes = NETWORKS[name]()
+    np.random.seed(8)  # noqa: NPY002
+    return net, probes

@@ -15,19 +15,10 @@ import pytest
 import spikeshard.nengo as snengo
 from spikeshard.nengo import Partitioner, PartitionError, Simulator
 from spikeshard.partition import even_partitioner
-from tests.nengo.networks import NETWORKS
+from tests.nengo.networks import NETWORKS, assignments_for, build
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_S = 0.15
-
-
-def build(name: str) -> tuple[nengo.Network, dict[str, nengo.Probe]]:
-    """The network, with numpy's global generator seeded before it is made and before it
-    is built (the network without a seed draws from it, as nengo does)."""
-    np.random.seed(7)  # noqa: NPY002
-    net, probes = NETWORKS[name]()
-    np.random.seed(8)  # noqa: NPY002
-    return net, probes
 
 
 def run(name: str, **placement: Any) -> tuple[dict[str, np.ndarray], Simulator]:
@@ -42,16 +33,6 @@ def assert_same_bits(expected: dict[str, np.ndarray], got: dict[str, np.ndarray]
     assert expected.keys() == got.keys()
     for key in expected:
         assert got[key].tobytes() == expected[key].tobytes(), key
-
-
-def assignments_for(name: str, net: nengo.Network) -> dict[Any, int]:
-    ens = net.all_ensembles
-    if name == "pes_learning":
-        return {ens[3]: 1, ens[4]: 2, ens[5]: 1}
-    if name == "ensemble_arrays":
-        a, b = net.networks
-        return {a: 1, b: 2, net.ensembles[0]: 1}
-    return {e: (i % 3) for i, e in enumerate(ens)}
 
 
 @pytest.mark.parametrize("name", list(NETWORKS))

@@ -235,13 +235,13 @@ def test_threads_default_to_the_environment(monkeypatch):
         NengoProgram(threads=0)
 
 
-def test_several_mpi_ranks_are_refused_until_distribution_exists(monkeypatch):
+def test_mpirun_without_the_launcher_is_refused_naming_it(monkeypatch):
     from spikeshard.errors import UnsupportedError
 
     with nengo.Network() as net:
         nengo.Ensemble(10, 1)
     monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
-    with pytest.raises(UnsupportedError, match="one process.*without mpirun"):
+    with pytest.raises(UnsupportedError, match="mpirun -np N python -m spikeshard.nengo"):
         Simulator(net, progress_bar=False)
 
 

@@ -89,8 +89,8 @@ class RankPlan:
     items: list[Item]
     channels_in: dict[int, Channel]
     channels_out: dict[int, Channel]
-    #: Rust probes here: (index in model.probes, component, call index).
-    probes: list[tuple[int, int, int]]
+    #: Rust probes here: (index in model.probes, component, call index, values per sample).
+    probes: list[tuple[int, int, int, int]]
     #: Operators refilled after each reset: (step index, component, call index).
     refills: list[tuple[int, int, int]]
 
@@ -108,15 +108,15 @@ def make_plans(
     partition: ModelPartition,
     op_calls: list[list[Call]],
     python_ops: set[int],
-    probes: list[tuple[int, int, Call]],
+    probes: list[tuple[int, int, Call, int]],
     refills: list[tuple[int, Call]],
     index: BaseIndex,
     dt: float,
 ) -> list[RankPlan]:
     """One plan per rank (see the module docstring). ``op_calls[k]``: the calls lowering
     operator ``k`` of ``order`` made (none for a Python operator); ``probes``: (index in
-    model.probes, component, add_probe call); ``refills``: (step index, the call whose
-    table or noise state each reset refills)."""
+    model.probes, component, add_probe call, values per sample); ``refills``: (step
+    index, the call whose table or noise state each reset refills)."""
     component = partition.op_component
     rank_of = partition.component_rank
     n_ranks = partition.n_ranks
@@ -135,7 +135,7 @@ def make_plans(
             used |= call.bases()
         for c in comps:
             uses[c] |= used
-    for _, c, call in probes:
+    for _, c, call, _ in probes:
         uses[c] |= call.bases()
 
     # Writers (one component per base: checked by the partition) and cut signals.
@@ -199,9 +199,9 @@ def make_plans(
                 if key[0] == rank:
                     items.append(("pack", key[1], 0))
         rank_probes = []
-        for probe_index, c, call in probes:
+        for probe_index, c, call, size in probes:
             if c in comps:
-                rank_probes.append((probe_index, c, len(calls)))
+                rank_probes.append((probe_index, c, len(calls), size))
                 calls.append(call)
         arrays = sorted((c, b) for c in comps for b in uses[c])
         held = {b for _, b in arrays}

@@ -114,7 +114,7 @@ class RankRuntime:
         self.prologue = program.end_segment() if self._in_segment else None
         program.end_step(self.n_step_segments)
         self.probe_ids = {}
-        for probe, c, call in plan.probes:
+        for probe, c, call, _ in plan.probes:
             self.probe_ids[probe] = plan.calls[call].replay(program, self.arrays[c])
 
     @property
@@ -176,10 +176,27 @@ class RankRuntime:
         finally:
             np.seterr(**old_err)
 
-    def take_samples(self, sizes: Mapping[int, int]) -> dict[int, np.ndarray]:
-        """The samples of every probe here since the last call, by probe index (rows of
-        ``sizes[probe]`` values)."""
-        return {
-            probe: self.program.take_samples(probe_id, sizes[probe])
-            for probe, probe_id in self.probe_ids.items()
-        }
+    def pack_samples(self) -> np.ndarray:
+        """Every probe's samples since the last call, in one array: the number of samples of
+        each probe (in plan order), then each probe's samples (see :func:`unpack_samples`)."""
+        counts, parts = [], []
+        for probe, _, _, size in self.plan.probes:
+            samples = self.program.take_samples(self.probe_ids[probe], size)
+            counts.append(len(samples))
+            parts.append(samples.ravel())
+        return np.concatenate([np.asarray(counts, dtype=np.float64), *parts])
+
+
+def unpack_samples(
+    probes: list[tuple[int, int, int, int]], packed: np.ndarray
+) -> dict[int, np.ndarray]:
+    """The samples of a plan's ``probes`` from :meth:`RankRuntime.pack_samples`, by index
+    in ``model.probes``: rows of values."""
+    n = len(probes)
+    counts = packed[:n].astype(np.int64)
+    samples, start = {}, n
+    for (probe, _, _, size), count in zip(probes, counts, strict=True):
+        end = start + int(count) * size
+        samples[probe] = packed[start:end].reshape(int(count), size)
+        start = end
+    return samples

@@ -38,7 +38,9 @@ from nengo.utils.progress import Progress, ProgressTracker
 from spikeshard._engine import NengoProgram
 from spikeshard.comm import SerialComm, launched_by_mpirun
 from spikeshard.errors import UnsupportedError
+from spikeshard.nengo import cluster
 from spikeshard.nengo.build import init_signals, make_steps, recording_builds, step_order
+from spikeshard.nengo.cluster import exchange_for, run_rank
 from spikeshard.nengo.lowering import NoiseState, Refill, lower
 from spikeshard.nengo.operands import Unsupported, float_array, operand
 from spikeshard.nengo.partition import (
@@ -52,7 +54,7 @@ from spikeshard.nengo.partition import (
 )
 from spikeshard.nengo.plan import RankPlan, make_plans
 from spikeshard.nengo.recording import BaseIndex, Call, RecordingProgram
-from spikeshard.nengo.runtime import RankRuntime
+from spikeshard.nengo.runtime import RankRuntime, unpack_samples
 from spikeshard.partition import Partitioner
 from spikeshard.threads import check_threads, default_threads
 
@@ -63,7 +65,8 @@ logger = logging.getLogger(__name__)
 CHUNK_STEPS = 1000
 
 #: Components of every model when no partitioner or assignments are given (an integer;
-#: default 1): lets nengo's test suite run every model split (see pyproject.toml).
+#: default: the number of ranks): lets nengo's test suite run every model split in one
+#: process (see README.md).
 COMPONENTS_VARIABLE = "SPIKESHARD_NENGO_COMPONENTS"
 
 
@@ -116,11 +119,14 @@ class Simulator(nengo.Simulator):
         threads: int | None = None,
     ) -> None:
         self.closed = True  # as nengo's: __del__ must not warn if checking the arguments fails
-        if launched_by_mpirun():
+        self._cluster = cluster.active()
+        if self._cluster is None and launched_by_mpirun():
             raise UnsupportedError(
-                "spikeshard.nengo.Simulator runs a nengo model in one process; distributing it "
-                "over MPI ranks is not implemented yet: run the script without mpirun"
+                "spikeshard.nengo.Simulator under mpirun needs its launcher, which runs the "
+                "script once, on rank 0, and serves the model's components on the other "
+                "ranks: mpirun -np N python -m spikeshard.nengo script.py"
             )
+        n_ranks = 1 if self._cluster is None else self._cluster.size
         self.progress_bar = progress_bar
         self.optimize = check_optimize(optimize)
         self.partitioner, self.assignments = check_placement(partitioner, assignments)
@@ -139,7 +145,7 @@ class Simulator(nengo.Simulator):
                 if network is not None:
                     model.build(network, progress=tracker.next_stage("Building", "Build"))
             self.dg, self._step_order = step_order(model)
-        self.signals = init_signals(model)
+        self.signals = self._all_signals = init_signals(model)
         self._sim_data = model.params
         self.data = SimulationData(self._sim_data)
 
@@ -150,26 +156,36 @@ class Simulator(nengo.Simulator):
             model.operators,
             record,
             self._python_ops,
-            1,
-            self.partitioner or (default_partitioner() if network is not None else None),
+            n_ranks,
+            self.partitioner
+            or (default_partitioner(n_ranks) if network is not None else None),
             self.assignments,
         )
-        self._probe_component = {
-            probe: self._component_of(probe) for probe, _, _ in self._rust_probes
-        }
         plans = make_plans(
             self._step_order,
             self._partition,
             self._op_calls,
             self._python_ops,
-            [(k, self._probe_component[p], call) for p, k, call in self._rust_probes],
+            [
+                (k, self._component_of(p), call, self._probe_size(p))
+                for p, k, call in self._rust_probes
+            ],
             [(k, call) for k, _, call in self._refills],
             self._base_index,
             self.dt,
         )
         self._plan: RankPlan = plans[0]
+        #: Each rank's probes, to read its gathered samples.
+        self._rank_probes = [plan.probes for plan in plans]
+        #: Each rank's refilled operators, to send it what reset draws for them.
+        self._rank_refills = [plan.refills for plan in plans]
         primary = dict(enumerate(self._base_index.arrays))
         self._runtime: RankRuntime | None = RankRuntime(self._plan, self.threads, primary)
+        if self._cluster is not None:
+            self._sim_id = self._cluster.build(plans, self.threads)
+            self._exchange = exchange_for(self._cluster.comm, self._plan, self._sim_id)
+            self.signals = rank_signals(self._all_signals, self._base_index, plans)
+        del plans
 
         if seed is None:
             if network is not None and network.seed is not None:
@@ -257,6 +273,7 @@ class Simulator(nengo.Simulator):
         # nengo makes every operator's step function here, in step order; only the Python
         # operators and the tables drawn by make_step need theirs, and the others take the
         # same draws from the generator, so every process gets the seed it gets in nengo.
+        # All of this happens here, on rank 0, which sends the other ranks what it drew.
         self.rng = np.random.RandomState(self.seed)
         component = self._partition.op_component
         refilled = {k for k, _, _ in self._refills}
@@ -268,18 +285,29 @@ class Simulator(nengo.Simulator):
                 if c not in component_signals:
                     component_signals[c] = self._component_signals(c)
                 return component_signals[c]
-            return self.signals if k in refilled else None
+            return self._all_signals if k in refilled else None
 
         steps = make_steps(self._step_order, signals_for, self.dt, self.rng)
         self._python_steps = {
             (k, c): steps[k] for kind, k, c in self._plan.items if kind == "python"
         }
-        call_of = {k: call for k, _, call in self._plan.refills}
-        for k, refill, _ in self._refills:
+        drawn: dict[int, tuple[str, Any]] = {}
+        for k, refill, recorded in self._refills:
             state = refill(steps[k])
-            if isinstance(state, NoiseState):
-                noise_id = runtime.results[call_of[k]]
-                runtime.program.set_noise_state(noise_id, *state)
+            # A table is filled in place in the recorded call's own array (its second
+            # argument), which this rank's program reads.
+            drawn[k] = ("noise", state) if isinstance(state, NoiseState) else (
+                "table", recorded.args[1]
+            )
+        data = [
+            [(drawn[k][0], index, drawn[k][1]) for k, _, index in refills]
+            for refills in self._rank_refills
+        ]
+        for kind, index, value in data[0]:
+            if kind == "noise":
+                runtime.program.set_noise_state(runtime.results[index], *value)
+        if self._cluster is not None:
+            self._cluster.reset(self._sim_id, data)
         self.clear_probes()
         self._probe_step_time()
 
@@ -288,7 +316,7 @@ class Simulator(nengo.Simulator):
         signals the Rust program never addresses (sparse, empty) are the model's own."""
         assert self._runtime is not None
         signals = SignalDict()
-        for key, value in dict.items(self.signals):
+        for key, value in dict.items(self._all_signals):
             if key.base is key:
                 dict.__setitem__(signals, key, value)
         bases = self._base_index.bases
@@ -297,9 +325,19 @@ class Simulator(nengo.Simulator):
         return signals
 
     def close(self) -> None:
-        """Closes the simulator; the Rust program lets go of the signals."""
+        """Closes the simulator; the Rust program lets go of the signals (on every rank)."""
+        if self._cluster is not None and self._runtime is not None:
+            self._cluster.close(self._sim_id)
         self._runtime = None
         super().close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self._cluster is not None:
+            raise UnsupportedError(
+                "a simulator split over MPI ranks cannot be pickled (its signals live on "
+                "several ranks)"
+            )
+        return super().__getstate__()
 
     def step(self) -> None:
         """Advances the simulator by one step (``dt`` seconds)."""
@@ -326,10 +364,26 @@ class Simulator(nengo.Simulator):
         runtime = self._runtime
         assert runtime is not None
         after_step = self._probe_in_python if self._python_probes else None
+        if self._cluster is not None:
+            self._cluster.run(self._sim_id, steps)
+            gathered = run_rank(
+                self._cluster.comm, runtime, self._exchange, steps, self._python_steps, after_step
+            )
+            assert gathered is not None
+            self._store_samples(gathered)
+            return
         try:
             runtime.run(steps, self._python_steps, after_step=after_step)
-        finally:
-            self._collect_probes()
+        finally:  # what was recorded before a Python operator raised is kept, as in nengo
+            self._store_samples([runtime.pack_samples()])
+
+    def _store_samples(self, packed: list[np.ndarray]) -> None:
+        """Appends every rank's packed probe samples to ``sim.data``."""
+        probes = self.model.probes
+        for probe_list, samples in zip(self._rank_probes, packed, strict=True):
+            for k, rows in unpack_samples(probe_list, samples).items():
+                shape = self._probe_shape(probes[k])
+                self._sim_data[probes[k]].extend(rows.reshape((len(rows), *shape)))
 
     def _probe_in_python(self) -> None:
         self._probe_step_time()
@@ -341,14 +395,52 @@ class Simulator(nengo.Simulator):
         """Steps between samples, as nengo's ``_probe`` computes it."""
         return 1.0 if probe.sample_every is None else probe.sample_every / self.dt
 
-    def _collect_probes(self) -> None:
-        assert self._runtime is not None
-        shapes = {k: self.signals[self.model.sig[p]["in"]].shape for p, k, _ in self._rust_probes}
-        sizes = {k: int(np.prod(shape)) for k, shape in shapes.items()}
-        samples = self._runtime.take_samples(sizes)
-        probes = self.model.probes
-        for k, rows in samples.items():
-            self._sim_data[probes[k]].extend(rows.reshape((len(rows), *shapes[k])))
+    def _probe_shape(self, probe: nengo.Probe) -> tuple[int, ...]:
+        return tuple(self.model.sig[probe]["in"].shape)
+
+    def _probe_size(self, probe: nengo.Probe) -> int:
+        return int(np.prod(self._probe_shape(probe)))
+
+
+class RankSignals(SignalDict):
+    """``sim.signals`` on rank 0 of an MPI run: the signals of rank 0's components. Another
+    rank's signal raises a ``KeyError`` that says where it lives (probe it instead: reading
+    results never communicates)."""
+
+    def __init__(self, remote: dict[Any, int]) -> None:
+        super().__init__()
+        self._remote = remote
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return super().__getitem__(key)
+        except KeyError:
+            base = getattr(key, "base", key)
+            if base in self._remote:
+                raise KeyError(
+                    f"signal {key.name!r} lives on rank {self._remote[base]}: under MPI "
+                    "sim.signals holds the signals of rank 0's components; probe it to see "
+                    "it on rank 0"
+                ) from None
+            raise
+
+
+def rank_signals(signals: SignalDict, index: BaseIndex, plans: list[RankPlan]) -> RankSignals:
+    """The signals of ``plans[0]``'s components (their arrays from ``signals``, the model's
+    ``SignalDict``), knowing where every other base signal lives."""
+    remote: dict[Any, int] = {}
+    for plan in plans[:0:-1]:  # the lowest rank that holds a base is named
+        remote.update({index.bases[b]: plan.rank for b in plan.bases})
+    local = RankSignals(remote)
+    held = set(plans[0].bases)
+    for key, value in dict.items(signals):
+        if key.base is not key:
+            continue
+        b = index.index_of.get(id(key))
+        if b is None or b in held:
+            dict.__setitem__(local, key, value)
+            remote.pop(key, None)
+    return local
 
 
 def env_threads() -> int:
@@ -356,9 +448,10 @@ def env_threads() -> int:
     return default_threads(SerialComm()) if os.environ.get("SPIKESHARD_THREADS") else 1
 
 
-def default_partitioner() -> Partitioner:
-    """``Partitioner(n)`` with n from ``SPIKESHARD_NENGO_COMPONENTS`` (default 1)."""
-    value = os.environ.get(COMPONENTS_VARIABLE, "1")
+def default_partitioner(n_ranks: int) -> Partitioner:
+    """``Partitioner(n)`` with n from ``SPIKESHARD_NENGO_COMPONENTS``, else the number of
+    ranks."""
+    value = os.environ.get(COMPONENTS_VARIABLE, str(n_ranks))
     if not value.isdigit() or int(value) < 1:
         raise PartitionError(f"{COMPONENTS_VARIABLE} = {value!r}: expected an integer >= 1")
     return Partitioner(int(value))
