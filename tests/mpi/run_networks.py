@@ -1,7 +1,8 @@
 """Runs the named test networks with backend="mpi" and saves what the monitors hold:
 ``run_networks.py OUT_DIR THREADS NAME...``. Rank 0 saves the gathered data (monitors with
 gather "root" or "all") and the totals; every rank saves what it holds itself. Started by
-tests/mpi/conftest.py under mpirun at several rank counts."""
+tests/mpi/conftest.py under mpirun at several rank counts. Then, in the same launch, the nengo
+networks (tests/mpi/nengo_runs.py): rank 0 runs them while the other ranks serve."""
 
 from __future__ import annotations
 
