@@ -80,7 +80,7 @@ def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
         engine.add_drive(engine_population[layout.index(target)], ids, stim.weight,
                          rng.derive_key(seed, rng.Purpose.DRIVE, k), n_chunks, cdf)
     plans = plan_recording(layout, engine, engine_population,
-                           lambda i: owned(i, layout.populations[i]))
+                           lambda i: owned(i, layout.populations[i]), dt)
     built.recording = Recording(layout, dt, plans)
     engine.prepare(interval, max_delay_steps)
     return built

@@ -132,16 +132,14 @@ class Monitor:
     def bind(self, context: RecordingContext) -> None:
         """Called on every rank when the network is built: the step, this rank, and the
         neurons it owns. Checks that ``start``/``stop`` are whole steps."""
-        whole_steps(f"{self.kind} start", self.start, context.dt)
-        if self.stop is not None:
-            whole_steps(f"{self.kind} stop", self.stop, context.dt)
+        self.window_steps(context.dt)
         self.context = context
 
     def window_steps(self, dt: float) -> tuple[int, int | None]:
         """The recorded steps ``[first, stop)``: a step s is recorded when its end time
         ``(s + 1) * dt`` lies in ``(start, stop]``."""
-        return (whole_steps("start", self.start, dt),
-                None if self.stop is None else whole_steps("stop", self.stop, dt))
+        return (whole_steps(f"{self.kind} start", self.start, dt),
+                None if self.stop is None else whole_steps(f"{self.kind} stop", self.stop, dt))
 
     def recorded_steps(self, dt: float, first_step: int, n_steps: int) -> tuple[int, int]:
         """The part ``[a, b)`` of steps ``[first_step, first_step + n_steps)`` in the window

@@ -138,6 +138,12 @@ class Network:
         return self._comm
 
     @property
+    def recording_bytes(self) -> int:
+        """The most memory (bytes) this rank's engine has held for the monitors' recordings
+        between two takes (the end of each run, or each flush of an output file)."""
+        return 0 if self._built is None else self._built.recording.peak_engine_bytes
+
+    @property
     def local_synapses(self) -> int:
         """Synapses built on this rank."""
         return 0 if self._built is None else self._built.local_synapses
