@@ -31,6 +31,7 @@ from .partition import (
     Partitioner,
     even_partitioner,
     metis_partitioner,
+    random_partitioner,
     work_balanced_partitioner,
 )
 from .population import Population
@@ -66,6 +67,7 @@ __all__ = [
     "_rust_supports_model",
     "even_partitioner",
     "metis_partitioner",
+    "random_partitioner",
     "models",
     "ms",
     "plotting",

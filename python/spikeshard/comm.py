@@ -78,7 +78,7 @@ _LAUNCHER_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MP
 OPERATIONS = (
     "build: ranks agree", "build: gather synapse counts", "run", "run: exchange",
     "run: gather monitor sizes", "run: gather monitor data", "get_state", "agree",
-    "allgather_array", "allgather_object",
+    "allgather_array", "allgather_object", "nengo: command",
 )
 #: Header code of a rank that has left (its exit status in the header's extra value).
 LEFT = -1
@@ -194,6 +194,10 @@ class Guard:
         if test_all(requests):
             return
         self._wait_loop(lambda: test_all(requests), what)
+
+    def wait_until(self, done: Any, what: str) -> None:
+        """``wait`` for any condition (``done()`` returns True once met, e.g. a probe)."""
+        self._wait_loop(done, what)
 
     def _wait_loop(self, done: Any, what: str, deadline: float | None = None) -> None:
         started = time.monotonic()
@@ -516,6 +520,106 @@ class MpiComm:
     def ranks_on_node(self) -> int:
         """Ranks on this rank's node (counted once, when the guard was set up)."""
         return self.guard.ranks_on_node
+
+    # -- the nengo backend: the model sent to the ranks, commands from rank 0 -----------
+
+    def broadcast_object(self, value: Any, root: int = 0) -> Any:
+        """``value`` of rank ``root`` on every rank (pickled; commands, not data)."""
+        operation = "nengo: command"
+        data = (np.frombuffer(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
+                              dtype=np.uint8) if self.rank == root else np.zeros(0, np.uint8))
+        sizes = self.guard.begin(operation, data.size, root)
+        roots = self.guard.extras()
+        if (roots != root).any():
+            raise CollectiveMismatchError(
+                f"{operation}: ranks broadcast from different roots ({roots.tolist()})")
+        buffer = data if self.rank == root else np.empty(int(sizes[root]), dtype=np.uint8)
+        self.guard.wait(self.guard.data.Ibcast(buffer, root=root), operation)
+        return pickle.loads(buffer.tobytes())
+
+    def send_object(self, value: Any, dest: int, tag: int = 0) -> None:
+        """Sends ``value`` (pickled: a rank's part of a model) to rank ``dest``. Only between
+        collectives that every rank makes (the receiver waits for it after a command)."""
+        data = np.frombuffer(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
+                             dtype=np.uint8)
+        request = self.guard.data.Isend([data, self.MPI.BYTE], dest=dest, tag=tag)
+        self.guard.wait(request, f"nengo: send to rank {dest}")
+
+    def receive_object(self, source: int, tag: int = 0) -> Any:
+        """The value rank ``source`` sends with ``send_object``."""
+        status = self.MPI.Status()
+        probed: list[Any] = [None]
+
+        def arrived() -> bool:
+            probed[0] = self.guard.data.Improbe(source=source, tag=tag, status=status)
+            return probed[0] is not None
+
+        if not arrived():
+            self.guard.wait_until(arrived, f"nengo: receive from rank {source}")
+        buffer = np.empty(status.Get_count(self.MPI.BYTE), dtype=np.uint8)
+        probed[0].Recv([buffer, self.MPI.BYTE])
+        return pickle.loads(buffer.tobytes())
+
+    def exchange(self, tag: int, receive_sizes: dict[int, int], send_sizes: dict[int, int]
+                 ) -> PointToPointExchange:
+        """A :class:`PointToPointExchange` with the given partners (rank -> float64 values
+        per message), its messages tagged ``tag``."""
+        return PointToPointExchange(self, tag, receive_sizes, send_sizes)
+
+
+class PointToPointExchange:
+    """One float64 message per partner rank per step, non-blocking (the nengo backend's cut
+    signals). A run starts with one message to every partner (:meth:`start`); then each
+    step :meth:`receive` waits for the partner's message of the previous step only where
+    its values are needed, and :meth:`send` posts this step's. Messages are copied through
+    buffers of their own, so the caller's buffers are free as soon as the call returns.
+    Waits go through the guard; a run begins with a command every rank receives, so no
+    partner can have left in between."""
+
+    def __init__(self, mpi: MpiComm, tag: int, receive_sizes: dict[int, int],
+                 send_sizes: dict[int, int]) -> None:
+        self.mpi = mpi
+        self.tag = tag
+        self._incoming = {r: np.zeros(n) for r, n in receive_sizes.items()}
+        self._outgoing = {r: np.zeros(n) for r, n in send_sizes.items()}
+        self._receives: dict[int, Any] = {}
+        self._sends: dict[int, Any] = {}
+
+    def start(self, buffers: dict[int, npt.NDArray[np.float64]]) -> None:
+        """Sends every partner its first message of a run (``buffers[rank]``, already
+        packed) and posts the first receives."""
+        for rank in sorted(self._outgoing):
+            self.send(rank, buffers[rank])
+        for rank in sorted(self._incoming):
+            self._post_receive(rank)
+
+    def _post_receive(self, rank: int) -> None:
+        self._receives[rank] = self.mpi.guard.data.Irecv(self._incoming[rank], source=rank,
+                                                         tag=self.tag)
+
+    def receive(self, rank: int, buffer: npt.NDArray[np.float64], more: bool) -> None:
+        """Waits for rank ``rank``'s message and copies it into ``buffer``; with ``more``,
+        posts the receive of the next one."""
+        self.mpi.guard.wait(self._receives.pop(rank), "nengo: step exchange")
+        buffer[...] = self._incoming[rank]
+        if more:
+            self._post_receive(rank)
+
+    def send(self, rank: int, buffer: npt.NDArray[np.float64]) -> None:
+        """Posts ``buffer`` (copied) to rank ``rank``, once its previous message is out."""
+        previous = self._sends.pop(rank, None)
+        if previous is not None:
+            self.mpi.guard.wait(previous, "nengo: step exchange")
+        self._outgoing[rank][...] = buffer
+        self._sends[rank] = self.mpi.guard.data.Isend(self._outgoing[rank], dest=rank,
+                                                      tag=self.tag)
+
+    def finish(self) -> None:
+        """Waits until every message sent has left (call at the end of a run)."""
+        self.mpi.guard.wait_all(list(self._sends.values()), "nengo: step exchange")
+        self._sends.clear()
+        if self._receives:
+            raise RuntimeError(f"receives from ranks {sorted(self._receives)} still pending")
 
 
 def launched_by_mpirun() -> bool:
