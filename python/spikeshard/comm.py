@@ -161,10 +161,16 @@ class Guard:
                 "calls; the job cannot continue", _job_status(status))
         calls = ", ".join(f"rank {r}: {_describe_operation(int(codes[r]))}"
                           for r in range(self.size))
+        serving = operation_code("nengo: command")
+        hint = ("python -m spikeshard.nengo runs the script on rank 0 only, for nengo "
+                "simulators; start a script that builds a spikeshard Network with mpirun "
+                "python script.py or spikeshard mpirun"
+                if (codes == serving).any() else
+                "e.g. call net.get_state on every rank, not only on rank 0")
         raise CollectiveMismatchError(
             f"ranks called different spikeshard collectives as their collective "
             f"{self.sequence} ({calls}): every rank must make the same spikeshard calls in "
-            "the same order (e.g. call net.get_state on every rank, not only on rank 0)"
+            f"the same order ({hint})"
         )
 
     def extras(self) -> npt.NDArray[np.int64]:
@@ -234,6 +240,8 @@ class Guard:
             return
         if self.broken is not None:
             abort(f"rank {self.rank} left after {self.broken}")
+        if self.exit_status not in (0, _STATUS_UNKNOWN):
+            sys.stderr.write(f"spikeshard: rank {self.rank} {_describe_exit(self.exit_status)}\n")
         timeout = _exit_timeout()
         self.sequence += 1
         self._send[:] = (LEFT, self.sequence, 0, self.exit_status)

@@ -7,6 +7,11 @@ two runs), ``return`` (returns from main after catching an error), ``skip`` (onl
 calls get_state, then the script ends), ``early`` (an exception after ``import spikeshard``,
 before any network is built).
 
+Under ``python -m spikeshard.nengo`` (the script runs on rank 0 only): ``nengo_exit``
+(sys.exit(3) between two runs), ``nengo_early`` (an exception before building) and
+``nengo_network`` (a script that builds a spikeshard Network, which the other ranks, serving
+nengo simulators, cannot join).
+
 ``recoverable``: ranks that ask for different things raise on every rank, and the script
 goes on (each check prints ``OK <name>``); thread counts that differ change nothing; and
 no rank listens on a non-loopback address (under ``spikeshard mpirun``).
@@ -81,6 +86,31 @@ def case_early() -> None:
     net.run(100.0, progress=False)
 
 
+def case_nengo_exit() -> None:
+    """Under the nengo launcher (the script runs on rank 0 only): sys.exit between runs."""
+    import nengo
+
+    with nengo.Network(seed=1) as model:
+        a, b = nengo.Ensemble(50, 1), nengo.Ensemble(50, 1)
+        nengo.Connection(a, b)
+    with nengo.Simulator(model, progress_bar=False) as sim:
+        sim.run(0.01)
+        leaving()
+        sys.exit(3)
+
+
+def case_nengo_early() -> None:
+    """Under the nengo launcher: an exception before any simulator is built."""
+    leaving()
+    raise ValueError("rank 0's nengo script fails before building")
+
+
+def case_nengo_network() -> None:
+    """Under the nengo launcher: a script that builds a spikeshard Network (rank 0 only)."""
+    leaving()
+    case_exit()
+
+
 def expect(name: str, error: type[BaseException], text: str, call: object) -> None:
     try:
         call()  # type: ignore[operator]
@@ -148,9 +178,11 @@ def case_recoverable(out_dir: str) -> None:
 
 
 CASES = {"exit": case_exit, "return": case_return, "skip": case_skip, "early": case_early}
+NENGO_CASES = {"nengo_exit": case_nengo_exit, "nengo_early": case_nengo_early,
+               "nengo_network": case_nengo_network}
 
 if __name__ == "__main__":
     if sys.argv[1] == "recoverable":
         case_recoverable(sys.argv[2])
     else:
-        CASES[sys.argv[1]]()
+        {**CASES, **NENGO_CASES}[sys.argv[1]]()

@@ -1,7 +1,8 @@
 """No MPI job hangs: a rank that leaves early (sys.exit, a return after catching an error,
 a skipped collective, an exception before building) ends the job within seconds with a
-message naming it, under every launcher; ranks that ask for different things raise on every
-rank. The jobs of all cases start at once (each needs its own mpirun: it ends the job)."""
+message naming it, under every launcher (the nengo launcher's own cases included); ranks
+that ask for different things raise on every rank. The jobs of all cases start at once
+(each needs its own mpirun: it ends the job)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,18 @@ import numpy as np
 import pytest
 
 from spikeshard.__main__ import mpirun_command
-from tests.mpi.misbehaving import CASES, small_network
+from tests.mpi.misbehaving import CASES, NENGO_CASES, small_network
 
 pytestmark = pytest.mark.mpi
 SCRIPT = Path(__file__).parent / "misbehaving.py"
 #: How a script is started: plain python, python -m spikeshard, the spikeshard CLI.
 LAUNCHERS = ("plain", "module", "cli")
+#: The cases under the nengo launcher, and what their message must say.
+NENGO_MESSAGES = {
+    "nengo_exit": "rank 0 called sys.exit(3)",
+    "nengo_early": "rank 0's nengo script fails before building",
+    "nengo_network": "python -m spikeshard.nengo runs the script on rank 0 only",
+}
 #: The longest a job may take to end after its rank 1 left (s).
 ENDS_WITHIN_S = 10.0
 #: What the message of each case must say (besides naming rank 1).
@@ -42,6 +49,9 @@ class Job:
 
 
 def command(launcher: str, *args: str) -> tuple[list[str], dict[str, str] | None]:
+    if launcher == "nengo":
+        return mpirun_command(["-np", "2", "--oversubscribe", sys.executable, "-m",
+                               "spikeshard.nengo", str(SCRIPT), *args])
     if launcher == "cli":
         return [sys.executable, "-m", "spikeshard", "mpirun", "-np", "2", str(SCRIPT),
                 *args], None
@@ -60,6 +70,7 @@ def launch(launcher: str, *args: str) -> Job:
 def jobs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Job]:
     out = tmp_path_factory.mktemp("failures")
     runs = [(case, launcher) for case in CASES for launcher in LAUNCHERS]
+    runs += [(case, "nengo") for case in NENGO_CASES]
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {run: pool.submit(launch, run[1], run[0]) for run in runs}
         futures["recoverable", "cli"] = pool.submit(launch, "cli", "recoverable", str(out))
@@ -79,9 +90,19 @@ def test_a_rank_that_leaves_ends_the_job_with_a_message(jobs, case: str, launche
     assert job.ended_at - left_at < ENDS_WITHIN_S
 
 
+@pytest.mark.parametrize("case", list(NENGO_CASES))
+def test_under_the_nengo_launcher_rank_zero_ends_the_job_with_a_message(jobs, case: str):
+    job = jobs[case, "nengo"]
+    assert job.returncode != 0, job.output[-3000:]
+    assert NENGO_MESSAGES[case] in job.output, job.output[-3000:]
+    left_at = float(re.search(r"LEAVING AT ([0-9.]+)", job.output).group(1))
+    assert job.ended_at - left_at < ENDS_WITHIN_S
+
+
 def test_the_exit_status_of_the_leaving_rank_is_the_jobs(jobs):
     for launcher in LAUNCHERS:
         assert jobs["exit", launcher].returncode == 3
+    assert jobs["nengo_exit", "nengo"].returncode == 3
 
 
 def test_ranks_that_ask_for_different_things_raise_on_every_rank(jobs):
