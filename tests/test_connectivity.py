@@ -11,6 +11,7 @@ import pytest
 
 import spikeshard as ss
 from spikeshard._engine import build_synapse_table
+from spikeshard.errors import NetworkError
 from spikeshard.layout import make_layout
 from spikeshard.models import LIF, LIFDelta, PoissonSource
 from spikeshard.specs import projection_spec
@@ -197,11 +198,13 @@ def test_explicit_connections_with_scalar_weight_and_delay():
     assert syn.records() == [(1, 0, -2.0, 25), (3, 0, -2.0, 25)]
 
 
-def test_explicit_connections_ignore_the_autapse_flag_and_may_be_empty():
-    # Listed connections are built as listed.
-    syn = build(4, 4, same=True, connections=([1, 2], [1, 3]), allow_autapses=False)
-    assert syn.pairs() == [(1, 1), (2, 3)]
+def test_explicit_connections_are_built_as_listed_and_may_be_empty():
+    syn = build(4, 4, same=True, connections=([1, 2, 2], [1, 3, 3]))
+    assert syn.pairs() == [(1, 1), (2, 3), (2, 3)]
     assert len(build(4, 3, connections=(np.zeros(0, int), np.zeros(0, int)))) == 0
+    # A listed autapse contradicts allow_autapses=False (tests/test_projection.py).
+    with pytest.raises(NetworkError, match="autapse"):
+        build(4, 4, same=True, connections=([1, 2], [1, 3]), allow_autapses=False)
 
 
 def test_explicit_connections_onto_part_of_the_targets():

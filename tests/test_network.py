@@ -178,3 +178,20 @@ def test_get_state_errors():
     with pytest.raises(NetworkError, match="was not added to the network"):
         net.get_state(b, "v")
     np.testing.assert_array_equal(net.get_state(a, "v"), np.full(5, -70.0))
+
+
+def test_progress_must_be_a_boolean_or_none():
+    net = ss.Network(ss.Population(LIF, 2))
+    with pytest.raises(NetworkError, match=esc("progress = 'no': expected True or False")):
+        net.run(0.001, dt=DT, progress="no")  # type: ignore[arg-type]
+    assert net.t == 0.0
+
+
+def test_runs_longer_than_the_spike_format_allows_are_refused():
+    net = ss.Network(ss.Population(LIF, 2))
+    with pytest.raises(NetworkError, match=esc("duration = 1e+30 s: a network runs at most "
+                                               "4294967296 steps in all")):
+        net.run(1e30, dt=DT, progress=False)
+    net.run(0.001, dt=DT, progress=False)
+    with pytest.raises(NetworkError, match=esc("(429497 s at dt = 0.0001 s; 0.001 s have run)")):
+        net.run(429496.7296, progress=False)

@@ -153,7 +153,6 @@ def test_delays_beyond_the_engine_limit(delay, text):
     ("kwargs", "text"),
     [
         (dict(topology="ring"), "topology = 'ring': expected one of ['random', 'all_to_all',"),
-        (dict(topology=None), "topology = None"),
         (dict(topology="random"), "topology 'random' needs probability=p"),
         (dict(topology="fixed_indegree"), "topology 'fixed_indegree' needs indegree=k"),
         (dict(topology="fixed_outdegree"), "topology 'fixed_outdegree' needs outdegree=k"),
@@ -250,3 +249,79 @@ def test_projection_onto_a_poisson_source():
     src = ss.Population(PoissonSource, 3, label="src")
     with pytest.raises(NetworkError, match=esc("post = src: PoissonSource neurons take no")):
         ss.Projection(a, src)
+
+
+@pytest.mark.parametrize("topology", ["fixed_indegree", "fixed_outdegree"])
+@pytest.mark.parametrize("multapses", [True, False])
+def test_a_degree_that_no_neuron_can_meet_is_an_error_not_an_empty_projection(topology,
+                                                                               multapses):
+    one = ss.Population(ss.models.LIF, 1, label="one")
+    name = topology.removeprefix("fixed_")
+    with pytest.raises(NetworkError, match=esc(f"{name} = 1: no neuron can be drawn")):
+        ss.Projection(one, one, topology=topology, **{name: 1}, allow_autapses=False,
+                      allow_multapses=multapses)
+    # A degree of 0 asks for nothing, and is met.
+    assert ss.Projection(one, one, topology=topology, **{name: 0},
+                         allow_autapses=False).degree == 0
+
+
+def test_degrees_beyond_the_engines_counter():
+    a, b = two_pops()
+    with pytest.raises(NetworkError, match=esc(f"indegree = {2**32}: at most {2**32 - 1}")):
+        ss.Projection(a, b, topology="fixed_indegree", indegree=2**32)
+
+
+@pytest.mark.parametrize("flag", ["allow_autapses", "allow_multapses"])
+@pytest.mark.parametrize("value", [1, 0, "no", None, 2.0])
+def test_flags_must_be_booleans(flag, value):
+    a, b = two_pops()
+    with pytest.raises(NetworkError, match=esc(f"{flag} = {value!r}: expected True or False")):
+        ss.Projection(a, b, **{flag: value})
+    assert getattr(ss.Projection(a, b, **{flag: np.bool_(False)}), flag) is False
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(topology="all_to_all"), dict(topology="random"), dict(probability=0.5),
+     dict(indegree=2), dict(outdegree=2)],
+)
+def test_rule_arguments_are_refused_with_explicit_connections(kwargs):
+    a, b = two_pops()
+    (name, value), = kwargs.items()
+    with pytest.raises(NetworkError, match=esc(f"{name} = {value!r}: not used with connections")):
+        ss.Projection(a, b, connections=([0], [1]), **kwargs)
+
+
+def test_explicit_connections_obey_the_autapse_and_multapse_flags():
+    a, b = two_pops()
+    with pytest.raises(NetworkError, match=esc("autapse (pre_ids[1] = post_ids[1] = 2) but "
+                                               "allow_autapses=False")):
+        ss.Projection(a, a, connections=([0, 2], [1, 2]), allow_autapses=False)
+    with pytest.raises(NetworkError, match=esc("the pair (4, 0) more than once but "
+                                               "allow_multapses=False")):
+        ss.Projection(a, b, connections=([1, 4, 3, 4], [1, 0, 2, 0]), allow_multapses=False)
+    # Between two populations a neuron's own id is no autapse; repeated pairs are fine when
+    # multapses are allowed (the default).
+    assert ss.Projection(a, b, connections=([2, 2], [2, 2]), allow_autapses=False
+                         ).n_connections == 2
+
+
+@pytest.mark.parametrize(
+    ("weight", "reach"),
+    [(1e39, "1e+39"), (-4e38, "4e+38"), (ss.Uniform(0.0, 1e39), "1e+39"),
+     (ss.Normal(0.0, 1e38), "8.57e+38"), (ss.Normal(3e38, 1e37), "3.86e+38")],
+)
+def test_weights_beyond_float32_are_refused(weight, reach):
+    a, b = two_pops()
+    with pytest.raises(NetworkError, match=esc(f"reaches {reach} in magnitude: weights are "
+                                               "stored as float32")):
+        ss.Projection(a, b, weight=weight)
+    with pytest.raises(NetworkError, match="stored as float32"):
+        ss.Projection(a, b, weight=np.array([1.0, 1e39]), connections=([0, 1], [0, 1]))
+
+
+def test_weights_that_fit_float32_are_accepted():
+    a, b = two_pops()
+    big = float(np.finfo(np.float32).max)
+    for weight in (big, -big, ss.Normal(0.0, 1e38, low=-3e38, high=3e38), ss.Uniform(-big, big)):
+        assert ss.Projection(a, b, weight=weight).weight is weight

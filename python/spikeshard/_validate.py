@@ -33,6 +33,14 @@ def real(name: str, value: Any, *, low: float = -math.inf, high: float = math.in
     return number
 
 
+def flag(name: str, value: Any) -> bool:
+    """A boolean (``True``/``False`` or numpy's): 0, 1, "yes" or None are refused, since a
+    truthy value would be silently taken for what the caller may not have meant."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise NetworkError(f"{name} = {value!r}: expected True or False")
+    return bool(value)
+
+
 def label(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         raise NetworkError(f"label = {value!r}: expected a string")

@@ -21,6 +21,7 @@ from .engines.rust import RustEngine
 from .errors import NetworkError, PerformanceWarning, SimulationError, UnsupportedError
 from .fingerprint import check_ranks_agree, fingerprint
 from .layout import Layout, make_layout
+from .packed_spikes import MAX_STEPS
 from .partition import (
     Partition,
     Partitioner,
@@ -252,11 +253,18 @@ class Network:
         longer than two seconds.
         """
         duration = _validate.real("duration", duration, low=0.0)
+        if progress is not None:
+            _validate.flag("progress", progress)
         self.build(DEFAULT_DT if dt is None and self._built is None
                    else (dt if dt is not None else self._built.dt),  # type: ignore[union-attr]
                    backend)
         assert self._built is not None and self._comm is not None
         steps = duration / self._built.dt
+        if self._step + steps > MAX_STEPS:
+            raise NetworkError(
+                f"duration = {duration!r} s: a network runs at most {MAX_STEPS} steps in all "
+                f"({MAX_STEPS * self._built.dt:.6g} s at dt = {self._built.dt!r} s; "
+                f"{self.t!r} s have run)")
         n_steps = int(round(steps))
         if abs(steps - n_steps) > 1e-6:
             raise NetworkError(

@@ -15,6 +15,9 @@ from .arrays import U64Array
 
 #: Most neurons a network may hold: global ids are unsigned ``GID_BITS``-bit integers.
 MAX_GIDS = (1 << GID_BITS) - 1
+#: Most steps a network may run (over all its runs): steps are the high ``64 - GID_BITS``
+#: bits of a packed spike.
+MAX_STEPS = 1 << (64 - GID_BITS)
 _SHIFT = np.uint64(GID_BITS)
 _GID_MASK = np.uint64(MAX_GIDS)
 

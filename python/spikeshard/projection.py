@@ -15,6 +15,13 @@ from .errors import NetworkError
 from .population import Population
 
 TOPOLOGIES = ("random", "all_to_all", "one_to_one", "fixed_indegree", "fixed_outdegree")
+#: Per-synapse weights are stored as float32: larger magnitudes would become infinite.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: The largest |z| the engines' Normal draws reach: Box-Muller's radius sqrt(-2 ln u) at the
+#: smallest uniform in (0, 1] they draw, 2**-53 (``rng.uniform_open0``).
+NORMAL_MAX_Z = math.sqrt(-2.0 * math.log(2.0**-53))
+#: Fixed-degree rules draw at most this many synapses per neuron (the engine counts in u32).
+MAX_DEGREE = 2**32 - 1
 
 #: A weight or a delay: one number, a distribution, or one value per connection.
 ValueLike = float | Uniform | Normal | npt.ArrayLike
@@ -35,13 +42,15 @@ class Projection:
     topology : str
         ``"random"`` (each pair independently with ``probability``), ``"all_to_all"``,
         ``"one_to_one"``, ``"fixed_indegree"`` (``indegree`` sources per target),
-        ``"fixed_outdegree"`` (``outdegree`` targets per source). Ignored with ``connections``.
+        ``"fixed_outdegree"`` (``outdegree`` targets per source). Default ``"all_to_all"``;
+        not allowed together with ``connections``.
     probability : float
         Connection probability for ``"random"``, in [0, 1].
     indegree, outdegree : int
         For the fixed-degree topologies.
     connections : (pre_ids, post_ids)
-        Explicit list of connections (population-local ids).
+        Explicit list of connections (population-local ids). It may list an autapse only
+        with ``allow_autapses=True`` and a pair twice only with ``allow_multapses=True``.
     delay : float, Uniform, Normal or array, optional
         Delay in seconds, rounded to whole steps; at least one step ``dt``. Default: ``dt``.
         A delay (or a distribution's lower bound) below ``dt`` is an error; a ``Normal``
@@ -58,7 +67,7 @@ class Projection:
         pre: Population,
         post: Population,
         weight: ValueLike = 1.0,
-        topology: str = "all_to_all",
+        topology: str | None = None,
         probability: float | None = None,
         *,
         indegree: int | None = None,
@@ -78,18 +87,28 @@ class Projection:
             )
         self.pre, self.post = pre, post
         self.label = _validate.label(label)
-        self.allow_autapses = bool(allow_autapses)
-        self.allow_multapses = bool(allow_multapses)
+        self.allow_autapses = _validate.flag("allow_autapses", allow_autapses)
+        self.allow_multapses = _validate.flag("allow_multapses", allow_multapses)
         self.probability: float = 0.0
         self.degree: int = 0
         self.pre_ids: npt.NDArray[np.uint32] | None = None
         self.post_ids: npt.NDArray[np.uint32] | None = None
         if connections is not None:
+            ignored = [f"{name} = {value!r}" for name, value in (
+                ("topology", topology), ("probability", probability), ("indegree", indegree),
+                ("outdegree", outdegree)) if value is not None]
+            if ignored:
+                raise NetworkError(
+                    f"{', '.join(ignored)}: not used with connections=(pre_ids, post_ids), "
+                    "which lists the synapses itself")
             self.topology = "explicit"
             self._set_connections(connections)
         else:
-            self.topology = self._set_topology(topology, probability, indegree, outdegree)
+            self.topology = self._set_topology(
+                "all_to_all" if topology is None else topology, probability, indegree,
+                outdegree)
         self.weight = self._check_value("weight", weight)
+        self._check_float32_weights()
         self.delay = None if delay is None else self._check_value("delay", delay, positive=True)
         if delay is not None:
             units.check_delay(delay)
@@ -128,25 +147,27 @@ class Projection:
                 "topology 'one_to_one' from a population onto itself with "
                 "allow_autapses=False would only make the autapses it forbids"
             )
-        if topology == "fixed_indegree":
-            if indegree is None:
-                raise NetworkError("topology 'fixed_indegree' needs indegree=k")
-            self.degree = _validate.count("indegree", indegree)
-            limit = self.pre.n - same
-            if not self.allow_multapses and self.degree > limit:
-                raise NetworkError(
-                    f"indegree = {self.degree}: at most {limit} without multapses"
-                )
-        if topology == "fixed_outdegree":
-            if outdegree is None:
-                raise NetworkError("topology 'fixed_outdegree' needs outdegree=k")
-            self.degree = _validate.count("outdegree", outdegree)
-            limit = self.post.n - same
-            if not self.allow_multapses and self.degree > limit:
-                raise NetworkError(
-                    f"outdegree = {self.degree}: at most {limit} without multapses"
-                )
+        for name, value, candidates in (("indegree", indegree, self.pre.n),
+                                        ("outdegree", outdegree, self.post.n)):
+            if topology == f"fixed_{name}":
+                self.degree = self._check_degree(name, value, candidates - same)
         return str(topology)
+
+    def _check_degree(self, name: str, value: Any, candidates: int) -> int:
+        """A fixed in- or out-degree that the rule can meet, drawing from ``candidates``
+        neurons (the population, less the neuron itself without autapses)."""
+        if value is None:
+            raise NetworkError(f"topology 'fixed_{name}' needs {name}=k")
+        degree = _validate.count(name, value)
+        if degree > MAX_DEGREE:
+            raise NetworkError(f"{name} = {degree}: at most {MAX_DEGREE}")
+        if degree > 0 and candidates == 0:
+            raise NetworkError(
+                f"{name} = {degree}: no neuron can be drawn (a population of one neuron onto "
+                "itself with allow_autapses=False); the projection would be empty")
+        if not self.allow_multapses and degree > candidates:
+            raise NetworkError(f"{name} = {degree}: at most {candidates} without multapses")
+        return degree
 
     def _set_connections(self, connections: Any) -> None:
         try:
@@ -173,6 +194,21 @@ class Projection:
                 )
         self.pre_ids = pre_ids.astype(np.uint32)
         self.post_ids = post_ids.astype(np.uint32)
+        if self.pre is self.post and not self.allow_autapses:
+            autapses = np.flatnonzero(self.pre_ids == self.post_ids)
+            if autapses.size:
+                k = int(autapses[0])
+                raise NetworkError(
+                    f"connections list an autapse (pre_ids[{k}] = post_ids[{k}] = "
+                    f"{int(self.pre_ids[k])}) but allow_autapses=False")
+        if not self.allow_multapses and self.pre_ids.size:
+            pairs = (self.pre_ids.astype(np.uint64) << np.uint64(32)) | self.post_ids
+            unique, first, counts = np.unique(pairs, return_index=True, return_counts=True)
+            if (counts > 1).any():
+                k = int(first[np.flatnonzero(counts > 1)[0]])
+                raise NetworkError(
+                    f"connections list the pair ({int(self.pre_ids[k])}, "
+                    f"{int(self.post_ids[k])}) more than once but allow_multapses=False")
 
     def _check_value(self, name: str, value: Any, positive: bool = False) -> Any:
         if isinstance(value, (Uniform, Normal)):
@@ -214,6 +250,23 @@ class Projection:
                 "expected positive delays"
             )
         return array
+
+    def _check_float32_weights(self) -> None:
+        """Weights are stored per synapse as float32: every value a rule can give must fit."""
+        weight = self.weight
+        if isinstance(weight, Uniform):
+            largest = max(abs(weight.low), abs(weight.high))
+        elif isinstance(weight, Normal):
+            reach = NORMAL_MAX_Z * weight.std
+            low = max(weight.mean - reach, weight.low)
+            high = min(weight.mean + reach, weight.high)
+            largest = max(abs(low), abs(high))
+        else:
+            largest = float(np.max(np.abs(weight))) if np.size(weight) else 0.0
+        if largest > FLOAT32_MAX:
+            raise NetworkError(
+                f"weight = {weight!r} reaches {largest:.3g} in magnitude: weights are stored as "
+                f"float32, whose largest value is {FLOAT32_MAX:.4g}")
 
     def __repr__(self) -> str:
         return (

@@ -117,11 +117,14 @@ def poisson_count(u: FloatArray, cdf: FloatArray
 
 #: Largest mean count drawn with one uniform; larger means are split into equal chunks.
 POISSON_CHUNK = 8.0
+#: Largest Poisson mean per step: the engines count chunks in u32.
+MAX_POISSON_MEAN = POISSON_CHUNK * (2**32 - 1)
 
 
 def poisson_chunks(lam: float) -> tuple[int, FloatArray]:
     """(number of chunks, cumulative table of one chunk) for a Poisson mean ``lam``."""
-    if not (lam >= 0.0 and np.isfinite(lam)):
-        raise ValueError(f"Poisson mean per step = {lam!r}: expected a finite value >= 0")
+    if not (0.0 <= lam <= MAX_POISSON_MEAN):
+        raise ValueError(f"Poisson mean per step = {lam!r}: expected a value in "
+                         f"[0, {MAX_POISSON_MEAN:.4g}]")
     n_chunks = max(1, int(np.ceil(lam / POISSON_CHUNK)))
     return n_chunks, poisson_table(lam / n_chunks)

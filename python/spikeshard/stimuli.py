@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import _validate, units
+from . import _validate, rng, units
 from .errors import NetworkError
 from .population import Population
 
@@ -75,6 +75,11 @@ class PoissonInput:
             raise NetworkError(
                 f"PoissonInput dt = {self.dt!r} differs from the network's dt = {dt!r}"
             )
+        if self.rate_hz * dt > rng.MAX_POISSON_MEAN:
+            raise NetworkError(
+                f"PoissonInput rate_hz = {self.rate_hz!r} at dt = {dt!r} s is "
+                f"{self.rate_hz * dt:.4g} input spikes per step and neuron: at most "
+                f"{rng.MAX_POISSON_MEAN:.4g}")
 
     def __repr__(self) -> str:
         return f"PoissonInput(rate_hz={self.rate_hz}, weight={self.weight}, n={self.n})"

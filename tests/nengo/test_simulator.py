@@ -318,3 +318,29 @@ def test_lowered_operator_types_are_the_issue_list():
     for op_type in (ops.Reset, ops.Copy, ops.ElementwiseInc, ops.DotInc, ops.SparseDotInc):
         assert op_type in LOWERINGS
     assert ops.SimPyFunc not in LOWERINGS
+
+
+@pytest.mark.parametrize("dt", [0.0, -0.001, float("nan"), float("inf"), "1ms", True])
+def test_a_step_that_is_not_a_positive_finite_time_is_refused(dt):
+    with nengo.Network() as net:
+        nengo.Ensemble(5, 1)
+    with pytest.raises(nengo.exceptions.ValidationError, match="dt: must be a finite time "
+                                                               "step > 0 in seconds"):
+        Simulator(net, dt=dt, progress_bar=False)
+
+
+@pytest.mark.parametrize("neuron_type", [nengo.LIF(), nengo.AdaptiveLIF()])
+@pytest.mark.parametrize("node", [False, True])  # all in Rust; a Python operator between
+def test_a_step_too_long_for_lif_raises_as_nengo_does(neuron_type, node):
+    with nengo.Network(seed=1) as net:
+        a = nengo.Ensemble(50, 1, neuron_type=neuron_type)
+        b = nengo.Ensemble(50, 1, neuron_type=neuron_type)
+        nengo.Connection(a, b)
+        if node:
+            nengo.Connection(nengo.Node(np.sin), a)
+    for simulator in (nengo.Simulator, Simulator):
+        with simulator(net, dt=1.0, progress_bar=False) as sim:
+            with pytest.raises(FloatingPointError, match="invalid value encountered in log1p"):
+                sim.run_steps(5)
+        with simulator(net, dt=0.5, progress_bar=False) as sim:  # short enough for these
+            sim.run_steps(5)

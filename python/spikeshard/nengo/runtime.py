@@ -24,6 +24,12 @@ from spikeshard.nengo.plan import RankPlan
 Entry = tuple[str, Any]
 
 
+#: nengo neuron types whose step takes the log1p of a spike's overshoot: with a time step
+#: too long for the neurons that is log1p(x < -1), where nengo (which steps under
+#: ``np.seterr(invalid="raise")``) raises FloatingPointError and our kernel gives NaN.
+SPIKE_TIME_NEURONS = ("LIF", "AdaptiveLIF")
+
+
 class RankRuntime:
     """Builds and runs one rank's plan.
 
@@ -61,6 +67,8 @@ class RankRuntime:
         self.program = NengoProgram(threads=threads)
         self.results: dict[int, Any] = {}  # call index -> what the program returned
         self.entries: list[Entry] = []
+        #: (neuron type, its refractory_time array) of the SPIKE_TIME_NEURONS stepped here.
+        self.spike_times: list[tuple[str, np.ndarray]] = []
         self._in_segment = False
         self._build()
 
@@ -91,8 +99,12 @@ class RankRuntime:
         plan, program = self.plan, self.program
         for kind, a, b in plan.items:
             if kind == "call":
-                self.results[b] = plan.calls[b].replay(program, self.arrays[a])
+                made = plan.calls[b]
+                self.results[b] = made.replay(program, self.arrays[a])
                 self._in_segment = True
+                if made.method == "add_neurons" and made.args[0] in SPIKE_TIME_NEURONS:
+                    (name, _, _, _, _, states), _ = made.bind(self.arrays[a])
+                    self.spike_times.append((name, states[1]))
             elif kind == "python":
                 self._end_segment()
                 self.entries.append(("python", (a, b)))
@@ -148,6 +160,32 @@ class RankRuntime:
         each step (Python probes)."""
         if n_steps <= 0:
             return
+        invalid_before = self._invalid_spike_times()
+        try:
+            self._run(n_steps, python_steps, exchange, after_step)
+        finally:
+            if self._invalid_spike_times() > invalid_before:
+                self._raise_invalid_spike_times()
+
+    def _invalid_spike_times(self) -> int:
+        return sum(int(np.isnan(refractory).sum()) for _, refractory in self.spike_times)
+
+    def _raise_invalid_spike_times(self) -> None:
+        names = sorted({name for name, refractory in self.spike_times
+                        if np.isnan(refractory).any()})
+        raise FloatingPointError(
+            f"invalid value encountered in log1p: a spike time of nengo.{names[0]} neurons is "
+            "NaN (the step is too long for them: a neuron's voltage overshot the input it "
+            "decays to); nengo.Simulator raises this error for the same dt"
+        )
+
+    def _run(
+        self,
+        n_steps: int,
+        python_steps: Mapping[tuple[int, int], Callable[[], None]],
+        exchange: Any,
+        after_step: Callable[[], None] | None,
+    ) -> None:
         program = self.program
         if self.prologue is not None:
             program.run_segment(self.prologue)
