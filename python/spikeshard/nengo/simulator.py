@@ -135,13 +135,14 @@ class Simulator(nengo.Simulator):
         self.threads = check_threads(threads if threads is not None else env_threads())
         self.python_operators: list[tuple[Any, str]] = []
 
-        effective_dt = dt if model is None else model.dt
-        if (isinstance(effective_dt, bool) or not isinstance(effective_dt, numbers.Real)
-                or not 0.0 < float(effective_dt) < math.inf):
-            # nengo.Simulator fails too (dividing by 0, or NaN steps), only later and
-            # less clearly; a step of 0, below 0 or non-finite has no meaning.
+        if model is None and (isinstance(dt, bool) or not isinstance(dt, numbers.Real)
+                              or not 0.0 < float(dt) < math.inf):
+            # nengo.Simulator fails too (dividing by 0 in the builders, or NaN steps), only
+            # later and less clearly; a step of 0, below 0 or non-finite has no meaning. A
+            # model given ready-made keeps its dt, as in nengo (whose own tests step
+            # hand-made models with dt = 0).
             raise ValidationError(f"must be a finite time step > 0 in seconds, got "
-                                  f"{effective_dt!r}", attr="dt", obj=self)
+                                  f"{dt!r}", attr="dt", obj=self)
         if model is None:
             model = Model(
                 dt=float(dt),
