@@ -8,6 +8,7 @@ import math
 import pytest
 
 import spikeshard as ss
+from spikeshard import rng
 from spikeshard.errors import NetworkError
 from spikeshard.models import PoissonSource
 from tests.helpers import esc, two_pops
@@ -61,3 +62,20 @@ def test_poisson_input_dt_must_match_the_run_dt():
     assert not net.is_built
     net.run(0.01, dt=1e-3, progress=False)
     assert net.dt == 1e-3
+
+
+def test_a_rate_beyond_the_engines_poisson_counter_is_refused():
+    # rate_hz * dt above 8 * (2**32 - 1) input spikes per step would overflow the engines'
+    # u32 count of Poisson chunks: refused before building, never wrapped or panicking.
+    a, _ = two_pops()
+    net = ss.Network(a, ss.PoissonInput(a, rate_hz=1e16))
+    with pytest.raises(NetworkError, match=esc("PoissonInput rate_hz = 1e+16 at dt = 0.0001 s "
+                                               "is 1e+12 input spikes per step and neuron: "
+                                               "at most 3.436e+10")):
+        net.run(0.001, dt=DT, progress=False)
+    assert not net.is_built
+    with pytest.raises(ValueError, match=esc("Poisson mean per step = 1e+11: expected a value "
+                                             "in [0, 3.436e+10]")):
+        rng.poisson_chunks(1e11)
+    n_chunks, _ = rng.poisson_chunks(rng.MAX_POISSON_MEAN)
+    assert n_chunks == 2**32 - 1
