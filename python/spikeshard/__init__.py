@@ -24,7 +24,7 @@ from .errors import (
     UnsupportedError,
 )
 from .monitors import RateMonitor, SpikeMonitor, StateMonitor
-from .network import Network
+from .network import Network, report
 from .partition import (
     Partitioner,
     even_partitioner,
@@ -33,6 +33,7 @@ from .partition import (
 )
 from .population import Population
 from .projection import Projection
+from .results import Results, load
 from .stimuli import PoissonInput
 from .units import UnitError, ms, seconds
 
@@ -47,6 +48,7 @@ __all__ = [
     "Population",
     "Projection",
     "RateMonitor",
+    "Results",
     "SimulationError",
     "SpikeMonitor",
     "SpikeshardError",
@@ -57,10 +59,12 @@ __all__ = [
     "__version__",
     "_rust_supports_model",
     "even_partitioner",
+    "load",
     "metis_partitioner",
     "models",
     "ms",
     "plotting",
+    "report",
     "seconds",
     "units",
     "work_balanced_partitioner",
