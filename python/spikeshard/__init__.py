@@ -29,6 +29,7 @@ from .partition import (
     Partitioner,
     even_partitioner,
     metis_partitioner,
+    random_partitioner,
     work_balanced_partitioner,
 )
 from .population import Population
@@ -61,6 +62,7 @@ __all__ = [
     "even_partitioner",
     "load",
     "metis_partitioner",
+    "random_partitioner",
     "models",
     "ms",
     "plotting",

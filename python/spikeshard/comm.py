@@ -135,6 +135,78 @@ class MpiComm:
         finally:
             node.Free()
 
+    # -- the nengo backend: the model sent to the ranks, commands from rank 0 -----------
+
+    def broadcast_object(self, value: Any, root: int = 0) -> Any:
+        """``value`` of rank ``root`` on every rank (pickled; commands, not data)."""
+        return self.comm.bcast(value, root=root)
+
+    def send_object(self, value: Any, dest: int, tag: int = 0) -> None:
+        """Sends ``value`` (pickled: a rank's part of a model) to rank ``dest``."""
+        self.comm.send(value, dest=dest, tag=tag)
+
+    def receive_object(self, source: int, tag: int = 0) -> Any:
+        return self.comm.recv(source=source, tag=tag)
+
+    def exchange(self, tag: int, receive_sizes: dict[int, int], send_sizes: dict[int, int]
+                 ) -> PointToPointExchange:
+        """A :class:`PointToPointExchange` with the given partners (rank -> float64 values
+        per message), its messages tagged ``tag``."""
+        return PointToPointExchange(self, tag, receive_sizes, send_sizes)
+
+
+class PointToPointExchange:
+    """One float64 message per partner rank per step, non-blocking (the nengo backend's cut
+    signals). A run starts with one message to every partner (:meth:`start`); then each
+    step :meth:`receive` waits for the partner's message of the previous step only where
+    its values are needed, and :meth:`send` posts this step's. Messages are copied through
+    buffers of their own, so the caller's buffers are free as soon as the call returns."""
+
+    def __init__(self, mpi: MpiComm, tag: int, receive_sizes: dict[int, int],
+                 send_sizes: dict[int, int]) -> None:
+        self.mpi = mpi
+        self.tag = tag
+        self._incoming = {r: np.zeros(n) for r, n in receive_sizes.items()}
+        self._outgoing = {r: np.zeros(n) for r, n in send_sizes.items()}
+        self._receives: dict[int, Any] = {}
+        self._sends: dict[int, Any] = {}
+
+    def start(self, buffers: dict[int, npt.NDArray[np.float64]]) -> None:
+        """Sends every partner its first message of a run (``buffers[rank]``, already
+        packed) and posts the first receives."""
+        for rank in sorted(self._outgoing):
+            self.send(rank, buffers[rank])
+        for rank in sorted(self._incoming):
+            self._post_receive(rank)
+
+    def _post_receive(self, rank: int) -> None:
+        self._receives[rank] = self.mpi.comm.Irecv(self._incoming[rank], source=rank,
+                                                   tag=self.tag)
+
+    def receive(self, rank: int, buffer: npt.NDArray[np.float64], more: bool) -> None:
+        """Waits for rank ``rank``'s message and copies it into ``buffer``; with ``more``,
+        posts the receive of the next one."""
+        self._receives.pop(rank).Wait()
+        buffer[...] = self._incoming[rank]
+        if more:
+            self._post_receive(rank)
+
+    def send(self, rank: int, buffer: npt.NDArray[np.float64]) -> None:
+        """Posts ``buffer`` (copied) to rank ``rank``, once its previous message is out."""
+        previous = self._sends.pop(rank, None)
+        if previous is not None:
+            previous.Wait()
+        self._outgoing[rank][...] = buffer
+        self._sends[rank] = self.mpi.comm.Isend(self._outgoing[rank], dest=rank, tag=self.tag)
+
+    def finish(self) -> None:
+        """Waits until every message sent has left (call at the end of a run)."""
+        for request in self._sends.values():
+            request.Wait()
+        self._sends.clear()
+        if self._receives:
+            raise RuntimeError(f"receives from ranks {sorted(self._receives)} still pending")
+
 
 def abort_if_distributed() -> None:
     """Under MPI with several ranks, end the whole job (MPI_Abort) so that no other rank

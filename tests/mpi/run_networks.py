@@ -1,7 +1,8 @@
 """Runs the named test networks with backend="mpi" and saves what the monitors hold:
 ``run_networks.py OUT_DIR THREADS NAME...``. Rank 0 saves the gathered data (monitors with
 gather "root" or "all") and the totals; every rank saves what it holds itself. Started by
-tests/mpi/conftest.py under mpirun at several rank counts."""
+tests/mpi/conftest.py under mpirun at several rank counts. Then, in the same launch, the nengo
+networks (tests/mpi/nengo_runs.py): rank 0 runs them while the other ranks serve."""
 
 from __future__ import annotations
 
@@ -64,5 +65,15 @@ def main() -> None:
             np.savez(out_dir / f"{name}-{comm.size}-{threads}.npz", ranks=comm.size, **gathered)
 
 
+def run_nengo(out_dir: Path, threads: int) -> None:
+    """The nengo networks, in the same launch: rank 0 runs them, the other ranks serve."""
+    from spikeshard.comm import world
+    from spikeshard.nengo.cluster import run_on_rank_zero
+    from tests.mpi.nengo_runs import run_all
+
+    run_on_rank_zero(run_all, out_dir, threads, world(require_mpi=False).size)
+
+
 if __name__ == "__main__":
     main()
+    run_nengo(Path(sys.argv[1]), int(sys.argv[2]))
