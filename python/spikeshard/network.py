@@ -179,7 +179,7 @@ class Network:
             raise NetworkError("the network has no populations")
         comm = world(require_mpi=backend == "mpi")
         partition = self._make_partition(layout, comm.size)
-        check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition)
+        check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition, backend)
         engine = self._make_engine(layout, backend, dt, comm)
         self._built = build_rank(layout, dt, self.seed, engine,
                                  lambda index, _: partition.locals(index, comm.rank))
@@ -187,7 +187,8 @@ class Network:
         self._built.timers.build = time.perf_counter() - started
         # Gathered now (build is collective anyway) so the report can be asked on one rank.
         gathered = comm.allgather_object((self._built.local_synapses, engine.longest_interval(),
-                                          self._built.timers.build))
+                                          self._built.timers.build),
+                                         "build: gather synapse counts")
         self._synapses_per_rank = [synapses for synapses, _, _ in gathered]
         self._built.timers_per_rank = [Timers(build=build) for _, _, build in gathered]
         agree_on_interval(self._built, [longest for _, longest, _ in gathered])
@@ -282,19 +283,24 @@ class Network:
                 f"duration = {duration!r} s is not a whole number of steps of "
                 f"dt = {self._built.dt!r} s"
             )
+        # Before any step, so ranks asked for different durations (even one step apart)
+        # fail together instead of exchanging spikes out of step.
+        # The flush steps of an output file too: they split the run the same way everywhere.
+        flush_steps = None if output is None else max(1, int(round(flush_every / self._built.dt)))
+        self._comm.agree("run (first step, steps, output's flush steps) with dt = "
+                         f"{self._built.dt!r} s", (self._step, n_steps, flush_steps), "run")
         if n_steps == 0:
             return
-        writer = self._writer_for(output, flush_every)
+        writer = self._writer_for(output, flush_steps)
         run_steps(self._built, self._comm, self._step, n_steps, progress, writer)
         self._step += n_steps
 
-    def _writer_for(self, output: str | os.PathLike[str] | None, flush_every: float
+    def _writer_for(self, output: str | os.PathLike[str] | None, flush_steps: int | None
                     ) -> OutputWriter | None:
         """The output file's writer: the current one for the same path, else a new one."""
         assert self._built is not None and self._comm is not None
-        if output is None:
+        if output is None or flush_steps is None:
             return None
-        flush_steps = max(1, int(round(flush_every / self._built.dt)))
         writer = self._writer
         if writer is None or writer.path != Path(output):
             recording = self._built.recording
@@ -349,7 +355,7 @@ class Network:
                 f"variable = {variable!r}: {population.model.__name__} has {list(names)}")
         local = self._built.engine.get_state(self._built.engine_population[index],
                                              names.index(variable))
-        return self._comm.allgather_array(local)
+        return self._comm.allgather_array(local, "get_state")
 
     def __repr__(self) -> str:
         layout = make_layout(self._objects)
