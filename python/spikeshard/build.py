@@ -19,9 +19,10 @@ from .arrays import FloatArray, U32Array
 from .distributions import Normal, Uniform
 from .engines import Engine
 from .layout import Layout
-from .monitors import StateMonitor
 from .population import Population
+from .recording import Recording, plan_recording
 from .specs import exchange_interval, projection_spec
+from .timing import Timers
 
 
 def initial_state(pop: Population, index: int, locals_: U32Array, seed: int
@@ -50,9 +51,11 @@ class BuiltRank:
     dt: float
     interval: int
     engine_population: list[int]
-    spike_recording: dict[int, int]  # layout population index -> engine population
-    recorders: list[tuple[StateMonitor, str, int]] = field(default_factory=list)
+    recording: Recording
     local_synapses: int = 0
+    #: This rank's time per phase, and every rank's as gathered after the last run.
+    timers: Timers = field(default_factory=Timers)
+    timers_per_rank: list[Timers] = field(default_factory=list)
 
 
 def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
@@ -67,7 +70,8 @@ def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
             pop.model, pop.model.constants(pop.params, dt),
             rng.derive_key(seed, rng.Purpose.SOURCE, i), layout.first_gid[i], pop.n, locals_,
             initial_state(pop, i, locals_, seed)))
-    built = BuiltRank(engine, layout, dt, interval, engine_population, {})
+    built = BuiltRank(engine, layout, dt, interval, engine_population,
+                      Recording(layout, dt, []))
     for j, proj in enumerate(layout.projections):
         spec, _, _ = projection_spec(layout, j, dt, seed)
         built.local_synapses += engine.add_projection(
@@ -79,18 +83,9 @@ def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
         n_chunks, cdf = rng.poisson_chunks(stim.rate_hz * dt)
         engine.add_drive(engine_population[layout.index(target)], ids, stim.weight,
                          rng.derive_key(seed, rng.Purpose.DRIVE, k), n_chunks, cdf)
-    for mon in layout.spike_monitors:
-        i = layout.index(mon.source)
-        if i not in built.spike_recording:
-            engine.record_spikes(engine_population[i])
-            built.spike_recording[i] = engine_population[i]
-    for smon in layout.state_monitors:
-        i = layout.index(smon.source)
-        names = smon.source.model.state_names()
-        for var in smon.variables:
-            recorder = engine.add_recorder(engine_population[i], names.index(var),
-                                           smon.record.astype(np.uint32))
-            built.recorders.append((smon, var, recorder))
+    plans = plan_recording(layout, engine, engine_population,
+                           lambda i: owned(i, layout.populations[i]), dt)
+    built.recording = Recording(layout, dt, plans)
     engine.prepare(interval, max_delay_steps)
     return built
 

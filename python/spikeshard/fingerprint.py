@@ -45,21 +45,26 @@ def fingerprint(layout: Layout, seed: int, dt: float) -> str:
     for stim in layout.stimuli:
         target = stim.resolve_target(layout.populations)
         parts.append((layout.index(target), stim.rate_hz, stim.weight, stim.n))
-    for mon in layout.spike_monitors:
-        parts.append(("spikes", layout.index(mon.source), _describe(mon.record)))
-    for smon in layout.state_monitors:
-        parts.append(("state", layout.index(smon.source), smon.variables,
-                      _describe(smon.record)))
+    for mon in layout.monitors:
+        # The gather mode and window too: ranks that disagree would call different
+        # collectives at the end of a run.
+        parts.append((mon.kind, layout.index(mon.source), mon.gather, mon.start, mon.stop,
+                      _describe(getattr(mon, "record", None)),
+                      getattr(mon, "variables", None), getattr(mon, "interval", None),
+                      getattr(mon, "bin_width", None)))
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
-def check_ranks_agree(comm: Comm, network_hash: str, partition: Partition) -> None:
-    """All ranks must run the same spikeshard and build the same network and partition."""
-    mine = (__version__, network_hash, partition.fingerprint())
-    everyone = comm.allgather_object(mine)
+def check_ranks_agree(comm: Comm, network_hash: str, partition: Partition,
+                      backend: str) -> None:
+    """All ranks must run the same spikeshard and build the same network and partition on
+    the same backend (the engines agree bit for bit only on some models). Thread counts may
+    differ: they change no result."""
+    mine = (__version__, network_hash, partition.fingerprint(), backend)
+    everyone = comm.allgather_object(mine, "build: ranks agree")
     for rank, theirs in enumerate(everyone):
         if theirs != mine:
-            what = ("spikeshard version", "network", "partition")
+            what = ("spikeshard version", "network", "partition", "backend")
             differs = next(w for w, a, b in zip(what, mine, theirs, strict=True) if a != b)
             raise SimulationError(
                 f"rank {rank} has a different {differs} than rank {comm.rank} "

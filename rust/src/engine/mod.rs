@@ -6,6 +6,7 @@ pub mod connect;
 pub mod error;
 pub mod fastmath;
 pub mod models;
+pub mod recorders;
 pub mod ring;
 pub mod rng;
 pub mod runner;
