@@ -51,8 +51,9 @@ def test_against_nest_itself():
     nest.set_verbosity("M_ERROR")
     nest.resolution = 0.1
     a, b = nest.Create("iaf_psc_delta", 2)
-    for delay_ms in (0.15, 0.14, 0.25, 1.55, 0.35):
+    delays_ms = (0.15, 0.14, 0.25, 1.55, 0.35)
+    for delay_ms in delays_ms:
         nest.Connect(a, b, syn_spec={"delay": delay_ms})
     got = sorted(nest.GetConnections(a, b).get("delay"))
-    expected = sorted(int(delay_steps(d / 1000.0, 1e-4)) * 0.1 for d in (0.15, 0.14, 0.25, 1.55, 0.35))
+    expected = sorted(int(delay_steps(d / 1000.0, 1e-4)) * 0.1 for d in delays_ms)
     np.testing.assert_allclose(got, expected, atol=1e-12)
