@@ -11,14 +11,16 @@ run on the numpy engine.
 
 from __future__ import annotations
 
-from . import models, plotting, units
+from . import comm, models, plotting, units
 from ._version import __version__
 from .distributions import Normal, Uniform
 from .engines import rust_supports_model as _rust_supports_model
 from .errors import (
+    CollectiveMismatchError,
     ModelError,
     NetworkError,
     PerformanceWarning,
+    RankLeftError,
     SimulationError,
     SpikeshardError,
     UnsupportedError,
@@ -37,7 +39,12 @@ from .projection import Projection
 from .stimuli import PoissonInput
 from .units import UnitError, ms, seconds
 
+# Under an MPI launcher: every rank joins the guard that keeps collectives from hanging
+# (see comm.py) now, before the script can take different paths on different ranks.
+comm.install_guard_if_launched()
+
 __all__ = [
+    "CollectiveMismatchError",
     "ModelError",
     "Network",
     "NetworkError",
@@ -47,6 +54,7 @@ __all__ = [
     "PoissonInput",
     "Population",
     "Projection",
+    "RankLeftError",
     "RateMonitor",
     "SimulationError",
     "SpikeMonitor",

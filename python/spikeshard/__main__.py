@@ -11,6 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from .comm import note_exit_status
 from .threads import available_cores
 
 USAGE = """usage:
@@ -79,11 +80,57 @@ def mpirun_command(args: list[str]) -> tuple[list[str], dict[str, str]]:
     if open_mpi and hasattr(os, "geteuid") and os.geteuid() == 0:
         env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
         env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    if open_mpi and one_machine(options, env) and not _chooses_transports(options, env):
+        # Ranks on one machine talk through shared memory (and to themselves): without
+        # the TCP transport no rank opens a listening socket on the machine's network
+        # interfaces. Naming hosts or running in a batch allocation keeps TCP on.
+        env["OMPI_MCA_btl"] = LOCAL_TRANSPORTS
     rest = list(args)
     program = _program_index(rest)
     if program is not None and rest[program].endswith(".py"):
         rest[program:program] = [sys.executable, "-m", "spikeshard"]
     return [mpiexec, *flags, *rest], env
+
+
+#: Open MPI's byte transports for ranks that all run on this machine.
+LOCAL_TRANSPORTS = "self,sm"
+#: mpiexec options that place ranks on other hosts.
+_HOST_OPTIONS = {"-H", "--host", "-host", "--hostfile", "-hostfile", "--machinefile",
+                 "-machinefile", "--default-hostfile", "-f"}
+#: Batch systems' variables: the number of nodes of the allocation, or a file of its hosts.
+_NODE_COUNT_VARIABLES = ("SLURM_JOB_NUM_NODES", "SLURM_NNODES")
+_HOST_FILE_VARIABLES = ("PBS_NODEFILE", "PE_HOSTFILE", "LSB_DJOB_HOSTFILE", "OAR_NODEFILE")
+
+
+def one_machine(options: list[str], env: dict[str, str]) -> bool:
+    """Whether mpiexec will start every rank on this machine: no host is named on the
+    command line and no batch allocation spans several nodes."""
+    if any(option in _HOST_OPTIONS or option.startswith(("--host=", "--hostfile="))
+           for option in options):
+        return False
+    for name in _NODE_COUNT_VARIABLES:
+        value = env.get(name, "")
+        if value.isdigit() and int(value) > 1:
+            return False
+    for name in _HOST_FILE_VARIABLES:
+        path = env.get(name)
+        if path:
+            try:
+                hosts = {line.split()[0] for line in Path(path).read_text().splitlines()
+                         if line.strip()}
+            except OSError:
+                return False
+            if len(hosts) > 1:
+                return False
+    return len(set(env.get("LSB_HOSTS", "").split())) <= 1
+
+
+def _chooses_transports(options: list[str], env: dict[str, str]) -> bool:
+    """Whether the user already chose Open MPI's transports (we then leave them alone)."""
+    if "OMPI_MCA_btl" in env:
+        return True
+    return any(option in _OPTIONS_WITH_TWO_VALUES and value.startswith("btl")
+               for option, value in zip(options, options[1:], strict=False))
 
 
 #: mpiexec options followed by a value (Open MPI and MPICH spellings), and by two (--mca).
@@ -139,13 +186,16 @@ def run_script(path: str, argv: list[str]) -> None:
     sys.path.insert(0, str(Path(path).resolve().parent))
     try:
         runpy.run_path(path, run_name="__main__")
-    except Exception:
+    except SystemExit as leaving:
+        note_exit_status(leaving.code)  # for the message other ranks get (comm.Guard)
+        raise
+    except Exception as error:
         import traceback
 
         from .comm import abort_if_distributed
 
         traceback.print_exc()
-        abort_if_distributed()
+        abort_if_distributed(getattr(error, "exit_status", 1))
         raise SystemExit(1) from None
 
 

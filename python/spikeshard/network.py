@@ -172,13 +172,14 @@ class Network:
             raise NetworkError("the network has no populations")
         comm = world(require_mpi=backend == "mpi")
         partition = self._make_partition(layout, comm.size)
-        check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition)
+        check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition, backend)
         engine = self._make_engine(layout, backend, dt, comm)
         self._built = build_rank(layout, dt, self.seed, engine,
                                  lambda index, _: partition.locals(index, comm.rank))
         self._partition = partition
         # Gathered now (build is collective anyway) so the report can be asked on one rank.
-        gathered = comm.allgather_object((self._built.local_synapses, engine.longest_interval()))
+        gathered = comm.allgather_object((self._built.local_synapses, engine.longest_interval()),
+                                         "build: gather synapse counts")
         self._synapses_per_rank = [synapses for synapses, _ in gathered]
         agree_on_interval(self._built, [longest for _, longest in gathered])
         self._built.recording.bind(comm.rank, comm.size,
@@ -262,6 +263,10 @@ class Network:
                 f"duration = {duration!r} s is not a whole number of steps of "
                 f"dt = {self._built.dt!r} s"
             )
+        # Before any step, so ranks asked for different durations (even one step apart)
+        # fail together instead of exchanging spikes out of step.
+        self._comm.agree("run (first step, steps) with dt = "
+                         f"{self._built.dt!r} s", (self._step, n_steps), "run")
         if n_steps == 0:
             return
         run_steps(self._built, self._comm, self._step, n_steps, progress)
@@ -289,7 +294,7 @@ class Network:
                 f"variable = {variable!r}: {population.model.__name__} has {list(names)}")
         local = self._built.engine.get_state(self._built.engine_population[index],
                                              names.index(variable))
-        return self._comm.allgather_array(local)
+        return self._comm.allgather_array(local, "get_state")
 
     def __repr__(self) -> str:
         layout = make_layout(self._objects)
