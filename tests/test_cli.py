@@ -14,7 +14,7 @@ from spikeshard.__main__ import info, mpirun_command
 def test_info_reports_engine_and_mpi():
     text = info()
     assert "spikeshard 0.1.0" in text
-    assert "lif" in text and "simd:" in text and "mpi4py:" in text
+    assert "lif" in text and "simd level:" in text and "mpi4py:" in text
 
 
 def test_mpirun_runs_python_scripts_through_this_interpreter(monkeypatch):

@@ -26,7 +26,7 @@ from .errors import (
     UnsupportedError,
 )
 from .monitors import RateMonitor, SpikeMonitor, StateMonitor
-from .network import Network
+from .network import Network, report
 from .partition import (
     Partitioner,
     even_partitioner,
@@ -36,6 +36,7 @@ from .partition import (
 )
 from .population import Population
 from .projection import Projection
+from .results import Results, load
 from .stimuli import PoissonInput
 from .units import UnitError, ms, seconds
 
@@ -56,6 +57,7 @@ __all__ = [
     "Projection",
     "RankLeftError",
     "RateMonitor",
+    "Results",
     "SimulationError",
     "SpikeMonitor",
     "SpikeshardError",
@@ -66,11 +68,13 @@ __all__ = [
     "__version__",
     "_rust_supports_model",
     "even_partitioner",
+    "load",
     "metis_partitioner",
     "random_partitioner",
     "models",
     "ms",
     "plotting",
+    "report",
     "seconds",
     "units",
     "work_balanced_partitioner",

@@ -16,6 +16,7 @@ from .threads import available_cores
 
 USAGE = """usage:
   spikeshard info                       versions, engine, SIMD level, MPI library, threads
+  spikeshard --version                  the version
   spikeshard mpirun -np N script.py ... run script.py on N ranks with the right mpirun flags
   python -m spikeshard script.py ...    run a script (nengo.Simulator is spikeshard's;
                                         under mpirun: abort all ranks on error)
@@ -23,7 +24,7 @@ USAGE = """usage:
 
 
 def info() -> str:
-    """A report of what this installation runs with."""
+    """A report of what this installation runs with, each line saying what it names."""
     from . import __version__, _engine
     from .comm import launched_by_mpirun
 
@@ -31,20 +32,50 @@ def info() -> str:
         f"spikeshard {__version__}",
         f"python {platform.python_version()} on {platform.machine()}",
         f"rust kernels: {', '.join(_engine.supported_kernels())}",
-        f"simd: {_engine.simd_level()}",
-        f"cores: {available_cores()}",
-        f"SPIKESHARD_THREADS: {os.environ.get('SPIKESHARD_THREADS', '(unset)')}",
+        f"simd level: {_engine.simd_level()}",
+        f"cores available: {available_cores()}",
+        f"threads per rank: {_threads_in_use()}",
     ]
     try:
+        import mpi4py
         from mpi4py import MPI
 
-        library = MPI.Get_library_version().splitlines()[0].strip()
-        lines.append(f"mpi4py: {MPI.Get_version()} {library}")
+        major, minor = MPI.Get_version()
+        library = MPI.Get_library_version().replace("\x00", "").splitlines()[0].strip()
+        lines += [f"mpi4py: {mpi4py.__version__}",
+                  f"MPI standard: {major}.{minor}",
+                  f"MPI library: {library}"]
     except ImportError:
         lines.append("mpi4py: not installed (pip install 'spikeshard[mpi]')")
     lines.append(f"mpiexec: {find_mpiexec() or 'not found'}")
     lines.append(f"under mpirun: {launched_by_mpirun()}")
+    for module, extra in (("h5py", "hdf5"), ("neo", "neo")):
+        try:
+            version = __import__(module).__version__
+        except ImportError:
+            version = f"not installed (pip install 'spikeshard[{extra}]')"
+        lines.append(f"{module}: {version}")
     return "\n".join(lines)
+
+
+def _threads_in_use() -> str:
+    """The threads a rank started here would run, and why (as ``Network`` decides)."""
+    from .comm import SerialComm
+    from .threads import default_threads
+
+    env = os.environ.get("SPIKESHARD_THREADS")
+    try:
+        threads = default_threads(SerialComm())
+    except ValueError as error:
+        return f"invalid ({error})"
+    local_ranks = os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE") or os.environ.get(
+        "MPI_LOCALNRANKS")
+    if env:
+        return f"{threads} (SPIKESHARD_THREADS={env})"
+    if local_ranks and local_ranks.isdigit() and int(local_ranks) > 1:
+        ranks = int(local_ranks)
+        return f"{max(1, available_cores() // ranks)} (the cores shared by {ranks} ranks)"
+    return f"{threads} (every core; set SPIKESHARD_THREADS or Network(threads=N) to change)"
 
 
 def find_mpiexec() -> str | None:
@@ -206,6 +237,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args[0] == "info":
         print(info())
+    elif args[0] in ("--version", "-V", "version"):
+        from . import __version__
+
+        print(f"spikeshard {__version__}")
     elif args[0] == "mpirun":
         command, env = mpirun_command(args[1:])
         os.execvpe(command[0], command, env)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import time
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from . import _validate, units
@@ -21,6 +24,7 @@ from .engines.rust import RustEngine
 from .errors import NetworkError, PerformanceWarning, SimulationError, UnsupportedError
 from .fingerprint import check_ranks_agree, fingerprint
 from .layout import Layout, make_layout
+from .output import DEFAULT_FLUSH_EVERY_S, OutputWriter
 from .partition import (
     Partition,
     Partitioner,
@@ -33,6 +37,7 @@ from .partition import (
 from .population import Population
 from .simulate import run_steps
 from .threads import check_threads, default_threads
+from .timing import Timers, format_report
 
 logger = logging.getLogger("spikeshard")
 
@@ -94,6 +99,7 @@ class Network:
         self.threads = None if threads is None else check_threads(threads)
         self.label = _validate.label(label)
         self._built: BuiltRank | None = None
+        self._writer: OutputWriter | None = None
         self._comm: Comm | None = None
         self._step = 0
         self.add(*objects)
@@ -167,6 +173,7 @@ class Network:
                     f"{self._built.engine.name!r} engine; call reset() to change it"
                 )
             return
+        started = time.perf_counter()
         layout = make_layout(self._objects)
         if not layout.populations:
             raise NetworkError("the network has no populations")
@@ -177,13 +184,17 @@ class Network:
         self._built = build_rank(layout, dt, self.seed, engine,
                                  lambda index, _: partition.locals(index, comm.rank))
         self._partition = partition
+        self._built.timers.build = time.perf_counter() - started
         # Gathered now (build is collective anyway) so the report can be asked on one rank.
-        gathered = comm.allgather_object((self._built.local_synapses, engine.longest_interval()),
+        gathered = comm.allgather_object((self._built.local_synapses, engine.longest_interval(),
+                                          self._built.timers.build),
                                          "build: gather synapse counts")
-        self._synapses_per_rank = [synapses for synapses, _ in gathered]
-        agree_on_interval(self._built, [longest for _, longest in gathered])
+        self._synapses_per_rank = [synapses for synapses, _, _ in gathered]
+        self._built.timers_per_rank = [Timers(build=build) for _, _, build in gathered]
+        agree_on_interval(self._built, [longest for _, longest, _ in gathered])
         self._built.recording.bind(comm.rank, comm.size,
                                    describe(layout, self.seed, dt, comm.size))
+        self._writer = None
         self._comm = comm
         self._step = 0
         logger.info("spikeshard: rank %d/%d runs the %s engine with %d thread(s)",
@@ -242,16 +253,25 @@ class Network:
     # ------------------------------------------------------------------ running
 
     def run(self, duration: float, dt: float | None = None, backend: str = "auto",
-            progress: bool | None = None) -> None:
+            progress: bool | None = None, output: str | os.PathLike[str] | None = None,
+            flush_every: float = DEFAULT_FLUSH_EVERY_S) -> None:
         """Simulates ``duration`` seconds, continuing from where the last run ended.
 
         ``dt`` (s) is used when the network is built (default 0.1 ms); a later run must use
         the same ``dt``. ``backend``: "auto" (Rust where every model has a Rust kernel, MPI
         when launched by mpirun), "rust", "numpy" or "mpi". ``progress``: True shows a
-        progress bar with the real-time factor, False hides it, None shows it for runs
-        longer than two seconds.
+        progress bar with the real-time factor on rank 0 (stderr) and leaves a one-line
+        summary, False shows nothing, None shows both for runs longer than two seconds.
+
+        ``output``: an HDF5 file (needs h5py) to which every rank writes what the monitors
+        record, every ``flush_every`` seconds of model time, at the end of the run and on
+        SIGTERM; read it with ``spikeshard.load(output)`` (see ``output.py`` for the layout).
+        Later runs with the same ``output`` continue the file; a new path starts a new one.
         """
         duration = _validate.real("duration", duration, low=0.0)
+        flush_every = _validate.real("flush_every", flush_every, low=0.0, low_open=True)
+        if output is not None and not isinstance(output, (str, os.PathLike)):
+            raise NetworkError(f"output = {output!r}: expected a file path or None")
         self.build(DEFAULT_DT if dt is None and self._built is None
                    else (dt if dt is not None else self._built.dt),  # type: ignore[union-attr]
                    backend)
@@ -265,17 +285,58 @@ class Network:
             )
         # Before any step, so ranks asked for different durations (even one step apart)
         # fail together instead of exchanging spikes out of step.
-        self._comm.agree("run (first step, steps) with dt = "
-                         f"{self._built.dt!r} s", (self._step, n_steps), "run")
+        # The flush steps of an output file too: they split the run the same way everywhere.
+        flush_steps = None if output is None else max(1, int(round(flush_every / self._built.dt)))
+        self._comm.agree("run (first step, steps, output's flush steps) with dt = "
+                         f"{self._built.dt!r} s", (self._step, n_steps, flush_steps), "run")
         if n_steps == 0:
             return
-        run_steps(self._built, self._comm, self._step, n_steps, progress)
+        writer = self._writer_for(output, flush_steps)
+        run_steps(self._built, self._comm, self._step, n_steps, progress, writer)
         self._step += n_steps
+
+    def _writer_for(self, output: str | os.PathLike[str] | None, flush_steps: int | None
+                    ) -> OutputWriter | None:
+        """The output file's writer: the current one for the same path, else a new one."""
+        assert self._built is not None and self._comm is not None
+        if output is None or flush_steps is None:
+            return None
+        writer = self._writer
+        if writer is None or writer.path != Path(output):
+            recording = self._built.recording
+            writer = OutputWriter(output, [p.monitor for p in recording.plans], self._comm.rank,
+                                  self._comm.size, recording.description, self._built.dt,
+                                  flush_steps)
+            # The file holds the runs from this one on: nothing recorded before is in it.
+            self._writer = writer
+        writer.flush_every_steps = flush_steps
+        return writer
+
+    @property
+    def timers(self) -> Timers:
+        """This rank's wall time per phase (build, update, delivery, exchange, recording),
+        with the model time simulated and the spikes emitted; never communicates."""
+        if self._built is None:
+            return Timers()
+        return self._built.timers.copy()
+
+    @property
+    def timers_per_rank(self) -> list[Timers]:
+        """Every rank's ``timers`` as of the end of the last run (gathered then, so reading
+        them never communicates)."""
+        return [] if self._built is None else [t.copy() for t in self._built.timers_per_rank]
+
+    def report(self) -> str:
+        """Time per phase and rank with the imbalance between ranks (``spikeshard.report``);
+        may be called on any rank alone."""
+        layout = make_layout(self._objects)
+        return format_report(self.timers_per_rank, layout.n_neurons)
 
     def reset(self) -> None:
         """Returns to time 0 with the initial state and clears the monitors; the next run
         rebuilds (with the same seed, so with the same connectivity)."""
         self._built = None
+        self._writer = None
         self._step = 0
         layout = make_layout(self._objects)
         for monitor in layout.monitors:
@@ -301,3 +362,9 @@ class Network:
         return (f"Network({len(layout.populations)} populations, {layout.n_neurons} neurons, "
                 f"{len(layout.projections)} projections, seed={self.seed})")
 
+
+def report(net: Network) -> str:
+    """Wall time per phase (build, neuron update, delivery, exchange, recording) of every
+    rank, with the imbalance between ranks, as of the end of the last run. Reads what every
+    rank gathered then: call it on any rank alone (``if rank == 0: print(report(net))``)."""
+    return net.report()

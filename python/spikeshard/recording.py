@@ -137,6 +137,7 @@ class Recording:
         self.dt = dt
         self.plans = plans
         self.pending: list[list[LocalPart]] = [[] for _ in plans]
+        self.description: dict[str, Any] = {}
         #: The next step whose data is still in the engine.
         self.taken_until = 0
         #: The most bytes the engine held for the monitors (before each take).
@@ -144,6 +145,7 @@ class Recording:
 
     def bind(self, rank: int, n_ranks: int, description: dict[str, Any]) -> None:
         """Tells every monitor its build (the recording interface's ``bind``)."""
+        self.description = description
         for plan in self.plans:
             plan.monitor.bind(RecordingContext(self.dt, rank, n_ranks, plan.owned_ids,
                                                description))

@@ -33,9 +33,12 @@ def main() -> None:
     out_dir, threads, names = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
     for name in names:
         net, monitors, duration, dt = NETWORKS[name](threads)
-        net.run(duration, dt=dt, backend="mpi", progress=False)
+        net.build(dt=dt, backend="mpi")
         comm = net.comm
         assert comm is not None
+        # Every network also writes its file (one part per rank and flush, and an index).
+        net.run(duration, progress=False, flush_every=0.03,
+                output=out_dir / f"{name}-{comm.size}-{threads}.h5")
         # Totals are on every rank; data where the gather mode put them.
         mine: dict[str, np.ndarray] = {}
         gathered: dict[str, np.ndarray] = {}
