@@ -126,6 +126,22 @@ impl Block {
         self.rings.resize(max_delay + interval + 1, current_step);
     }
 
+    /// Input channels of the block's ring buffers (2 or 1).
+    pub fn receptors(&self) -> usize {
+        self.rings.receptors()
+    }
+
+    /// The input buffered for steps `step .. step + lags` (see `RingBuffers::pending`).
+    pub fn buffered_input(&self, step: u64, lags: usize) -> Vec<f64> {
+        self.rings.pending(step, lags)
+    }
+
+    /// Adds input for steps `step .. step + lags` (restoring a checkpoint); false, adding
+    /// nothing, if some arrives later than the ring buffers reach.
+    pub fn add_buffered_input(&mut self, step: u64, lags: usize, values: &[f64]) -> bool {
+        self.rings.add_pending(step, lags, values)
+    }
+
     /// Adds a Poisson drive. Its input is dense, so the block reads its input densely.
     pub fn add_drive(&mut self, drive: Drive) {
         self.rings.stop_tracking();

@@ -61,6 +61,55 @@ impl RingBuffers {
         self.touched = touched;
     }
 
+    /// Input channels held: 2 (excitatory, inhibitory) or 1.
+    pub fn receptors(&self) -> usize {
+        1 + self.two_receptors as usize
+    }
+
+    /// The input waiting for steps `current_step .. current_step + lags` (a checkpoint):
+    /// `receptors() x lags x n` values, receptor by receptor, step by step (zeros for steps
+    /// beyond the buffers' length: no input can wait that long).
+    pub fn pending(&self, current_step: u64, lags: usize) -> Vec<f64> {
+        let n = self.n;
+        let mut values = Vec::with_capacity(self.receptors() * lags * n);
+        for ring in [&self.ex, &self.inh].into_iter().take(self.receptors()) {
+            for lag in 0..lags {
+                if lag < self.len {
+                    let slot = self.slot_of(current_step + lag as u64);
+                    values.extend_from_slice(&ring[slot * n..(slot + 1) * n]);
+                } else {
+                    values.resize(values.len() + n, 0.0);
+                }
+            }
+        }
+        values
+    }
+
+    /// Adds `values` (laid out as `pending` gives them) to the input of steps
+    /// `current_step .. current_step + lags`, listing the neurons that receive any. Returns
+    /// false, adding nothing, if input is given for a step beyond the buffers' length.
+    pub fn add_pending(&mut self, current_step: u64, lags: usize, values: &[f64]) -> bool {
+        let n = self.n;
+        let row = |receptor: usize, lag: usize| &values[(receptor * lags + lag) * n..(receptor * lags + lag + 1) * n];
+        let too_late = (0..self.receptors()).any(|r| (self.len..lags).any(|lag| row(r, lag).iter().any(|&v| v != 0.0)));
+        if too_late {
+            return false;
+        }
+        for receptor in 0..self.receptors() {
+            for lag in 0..lags.min(self.len) {
+                let slot = self.slot_of(current_step + lag as u64);
+                for (target, &value) in row(receptor, lag).iter().enumerate().filter(|(_, &v)| v != 0.0) {
+                    if let Some(list) = listing(&mut self.touched, slot, receptor, n) {
+                        list.push(target as u16);
+                    }
+                    let ring = if receptor == 0 { &mut self.ex } else { &mut self.inh };
+                    ring[slot * n + target] += value;
+                }
+            }
+        }
+        true
+    }
+
     /// Stops listing touched neurons (for blocks whose input is dense anyway).
     pub fn stop_tracking(&mut self) {
         self.touched = None;
@@ -249,6 +298,33 @@ mod tests {
         assert!(lists[0].len() <= n / SPARSE_FRACTION + n, "list kept growing: {}", lists[0].len());
         assert!(ring.sparse_slot(1).is_none());
         assert!(ring.dense_slot(1).0.iter().all(|&x| x == 10.0));
+    }
+
+    #[test]
+    fn pending_input_round_trips_at_another_step_and_length() {
+        let n = 64;
+        let mut ring = RingBuffers::new(n, 2, true);
+        ring.resize(5, 0);
+        ring.add_to_slot(ring.slot_of(7), 2, 1.5);
+        ring.add_to_slot(ring.slot_of(8), 0, -0.25);
+        let saved = ring.pending(6, 3);
+        assert_eq!(saved.len(), 2 * 3 * n);
+        assert_eq!((saved[n + 2], saved[5 * n]), (1.5, -0.25));
+        assert_eq!(saved.iter().filter(|&&v| v != 0.0).count(), 2);
+        let mut restored = RingBuffers::new(n, 2, true);
+        restored.resize(9, 0);
+        assert!(restored.add_pending(6, 3, &saved));
+        assert_eq!(restored.pending(6, 3), saved);
+        // Beyond the buffers' length: zeros out, and refused in.
+        let longer = ring.pending(6, 7);
+        assert!(longer[5 * n..7 * n].iter().all(|&v| v == 0.0));
+        let mut short = RingBuffers::new(n, 2, true);
+        short.resize(2, 0);
+        assert!(!short.add_pending(6, 3, &saved));
+        assert!(short.pending(6, 2).iter().all(|&v| v == 0.0));
+        let (mut ex, mut inh) = (vec![0.0; n], vec![0.0; n]);
+        restored.sparse_slot(7).expect("listed").apply(&mut ex, &mut inh);
+        assert_eq!((ex[2], ex.iter().sum::<f64>()), (1.5, 1.5));
     }
 
     #[test]

@@ -125,6 +125,11 @@ impl Runner {
         self.step
     }
 
+    /// The longest delay (steps) of the synapses on this rank, 0 without synapses.
+    pub fn max_delay(&self) -> u64 {
+        self.max_delay
+    }
+
     pub fn n_threads(&self) -> usize {
         self.pool.as_ref().map_or(1, |p| p.current_num_threads())
     }
@@ -503,6 +508,66 @@ impl Runner {
         Ok(total)
     }
 
+    /// Makes `step` the next step to compute (restoring a checkpoint); only before the first
+    /// step. Recorders keep their windows: they record the steps from `step` on.
+    pub fn start_at(&mut self, step: u64) -> Result<(), EngineError> {
+        if self.step != 0 || self.spikes_emitted != 0 {
+            return Err(EngineError::Usage(format!(
+                "start_at({step}): the runner has already stepped to {}",
+                self.step
+            )));
+        }
+        self.step = step;
+        Ok(())
+    }
+
+    /// The input buffered for the population's local neurons for the steps `step ..
+    /// step + lags`: receptors x lags x local neurons (population-local id order), flattened.
+    pub fn get_input(&self, population: usize, lags: usize) -> Result<Vec<f64>, EngineError> {
+        let info = self.population(population)?;
+        let parts: Vec<Vec<f64>> =
+            info.blocks.iter().map(|&b| self.blocks[b].buffered_input(self.step, lags)).collect();
+        let receptors = info.blocks.first().map_or(0, |&b| self.blocks[b].receptors());
+        let mut values = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+        for row in 0..receptors * lags {
+            for (part, &b) in parts.iter().zip(&info.blocks) {
+                let n = self.blocks[b].len();
+                values.extend_from_slice(&part[row * n..(row + 1) * n]);
+            }
+        }
+        Ok(values)
+    }
+
+    /// Adds input for the population's local neurons for the steps `step .. step + lags`,
+    /// laid out as `get_input` gives it (restoring a checkpoint).
+    pub fn add_input(&mut self, population: usize, lags: usize, values: &[f64]) -> Result<(), EngineError> {
+        let info = self.population(population)?.clone();
+        let receptors = info.blocks.first().map_or(0, |&b| self.blocks[b].receptors());
+        let n_local: usize = info.blocks.iter().map(|&b| self.blocks[b].len()).sum();
+        if values.len() != receptors * lags * n_local {
+            return Err(invalid(
+                "values",
+                format!("{} values", values.len()),
+                &format!("{receptors} receptors x {lags} steps x {n_local} neurons"),
+            ));
+        }
+        let mut first = 0;
+        for &b in &info.blocks {
+            let n = self.blocks[b].len();
+            let mine: Vec<f64> = (0..receptors * lags)
+                .flat_map(|row| values[row * n_local + first..row * n_local + first + n].iter().copied())
+                .collect();
+            if !self.blocks[b].add_buffered_input(self.step, lags, &mine) {
+                return Err(EngineError::Usage(format!(
+                    "add_input: input arrives more than the longest delay ({} steps) after step {}",
+                    self.max_delay, self.step
+                )));
+            }
+            first += n;
+        }
+        Ok(())
+    }
+
     /// A state variable of the population's local neurons, in population-local id order.
     pub fn get_state(&mut self, population: usize, variable: usize) -> Result<Vec<f64>, EngineError> {
         let info = self.population(population)?.clone();
@@ -564,17 +629,29 @@ mod tests {
     /// recorder 0), and v of three neurons every `record_v` steps if given (state recorder
     /// 0; sampled steps are not stepped two in one pass).
     fn build(threads: usize, block_size: usize, record_v: Option<u64>) -> (Runner, usize) {
+        build_from(threads, block_size, record_v, None)
+    }
+
+    /// `build`, starting from `state` if given.
+    fn build_from(
+        threads: usize,
+        block_size: usize,
+        record_v: Option<u64>,
+        state: Option<Vec<Vec<f64>>>,
+    ) -> (Runner, usize) {
         let dt = 1e-4;
         let mut runner = Runner::new(dt, threads).unwrap();
         runner.set_parallel_min_work(0);
         let n = 300u32;
         let locals: Vec<u32> = (0..n).collect();
-        let state = vec![
-            (0..n).map(|i| -70.0 + 15.0 * (i as f64 / n as f64)).collect(),
-            vec![0.0; n as usize],
-            vec![0.0; n as usize],
-            vec![0.0; n as usize],
-        ];
+        let state = state.unwrap_or_else(|| {
+            vec![
+                (0..n).map(|i| -70.0 + 15.0 * (i as f64 / n as f64)).collect(),
+                vec![0.0; n as usize],
+                vec![0.0; n as usize],
+                vec![0.0; n as usize],
+            ]
+        });
         let pop = runner.add_population("lif", &lif_constants(dt), 1, 0, n, &locals, state, block_size).unwrap();
         let spec = ProjectionSpec {
             index: 0,
@@ -618,6 +695,37 @@ mod tests {
         let state = (0..4).map(|v| runner.get_state(pop, v).unwrap()).collect();
         let v = if record_v.is_some() { runner.take_state(0).unwrap().2 } else { Vec::new() };
         (runner.take_spikes(0).unwrap().0, v, state)
+    }
+
+    /// A runner restored mid-run (the state as its initial state, `start_at`, the buffered
+    /// input added) on other blocks and threads continues with the uninterrupted spikes.
+    #[test]
+    fn a_restored_runner_continues_the_run() {
+        let reference = network(1, 4096);
+        let (mut first, pop) = build(1, 4096, None);
+        let interval = first.local_min_delay().unwrap();
+        first.prepare(interval, 0).unwrap();
+        first.run(1000, interval);
+        let lags = 6; // the longest delay
+        let state: Vec<Vec<f64>> = (0..4).map(|v| first.get_state(pop, v).unwrap()).collect();
+        let input = first.get_input(pop, lags).unwrap();
+        assert_eq!(input.len(), 2 * lags * 300);
+        assert!(input.iter().any(|&x| x != 0.0), "no input in flight to restore");
+        let (mut second, pop) = build_from(2, 100, None, Some(state));
+        second.prepare(interval, 0).unwrap();
+        second.start_at(1000).unwrap();
+        second.add_input(pop, lags, &input).unwrap();
+        assert_eq!(second.get_input(pop, lags).unwrap(), input);
+        second.run(1000, interval);
+        let expected: Vec<u64> = reference.into_iter().filter(|&p| spike::unpack(p).0 >= 1000).collect();
+        assert!(expected.len() > 50);
+        assert_eq!(second.take_spikes(0).unwrap().0, expected);
+        assert!(second.start_at(5).is_err());
+        assert!(second.add_input(pop, lags, &input[1..]).is_err());
+        assert!(second.get_input(pop, 1000).unwrap()[lags * 300..1000 * 300].iter().all(|&v| v == 0.0));
+        let mut late = vec![0.0; 2 * 1000 * 300];
+        late[999 * 300] = 1.0;
+        assert!(second.add_input(pop, 1000, &late).is_err());
     }
 
     /// An interval one step longer than the smallest delay (its last step completed after

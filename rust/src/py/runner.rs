@@ -33,6 +33,12 @@ impl PyNetworkRunner {
         self.inner.step()
     }
 
+    /// The longest delay (steps) of the synapses on this rank, 0 without synapses.
+    #[getter]
+    fn max_delay(&self) -> u64 {
+        self.inner.max_delay()
+    }
+
     #[getter]
     fn n_threads(&self) -> usize {
         self.inner.n_threads()
@@ -203,6 +209,22 @@ impl PyNetworkRunner {
         variable: usize,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         Ok(self.inner.get_state(population, variable)?.into_pyarray(py))
+    }
+
+    /// Makes `step` the next step to compute (restoring a checkpoint); only before the first.
+    fn start_at(&mut self, step: u64) -> PyResult<()> {
+        Ok(self.inner.start_at(step)?)
+    }
+
+    /// The input buffered for the population's local neurons for the next `lags` steps:
+    /// receptors x lags x neurons, flattened.
+    fn get_input<'py>(&self, py: Python<'py>, population: usize, lags: usize) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        Ok(self.inner.get_input(population, lags)?.into_pyarray(py))
+    }
+
+    /// Adds input for the next `lags` steps, laid out as `get_input` gives it.
+    fn add_input(&mut self, population: usize, lags: usize, values: PyReadonlyArray1<f64>) -> PyResult<()> {
+        Ok(self.inner.add_input(population, lags, values.as_slice()?)?)
     }
 
     /// (synapses on this rank, bytes holding them).
