@@ -58,9 +58,16 @@ class BuiltRank:
     timers_per_rank: list[Timers] = field(default_factory=list)
 
 
+#: The start state of a population's local neurons: (population index, population, local
+#: ids) -> one array per state variable.
+StartState = Callable[[int, Population, U32Array], list[FloatArray]]
+
+
 def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
-               owned: Callable[[int, Population], U32Array]) -> BuiltRank:
-    """Adds this rank's neurons, synapses, drives and recorders to ``engine``."""
+               owned: Callable[[int, Population], U32Array],
+               start_state: StartState | None = None) -> BuiltRank:
+    """Adds this rank's neurons, synapses, drives and recorders to ``engine``; the neurons
+    start from ``start_state`` (default: their declared initial values)."""
     interval, max_delay_steps = exchange_interval(layout, dt)
     engine_population = []
     for i, pop in enumerate(layout.populations):
@@ -69,7 +76,8 @@ def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
         engine_population.append(engine.add_population(
             pop.model, pop.model.constants(pop.params, dt),
             rng.derive_key(seed, rng.Purpose.SOURCE, i), layout.first_gid[i], pop.n, locals_,
-            initial_state(pop, i, locals_, seed)))
+            initial_state(pop, i, locals_, seed) if start_state is None
+            else start_state(i, pop, locals_)))
     built = BuiltRank(engine, layout, dt, interval, engine_population,
                       Recording(layout, dt, []))
     for j, proj in enumerate(layout.projections):

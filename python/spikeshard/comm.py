@@ -78,7 +78,7 @@ _LAUNCHER_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MP
 OPERATIONS = (
     "build: ranks agree", "build: gather synapse counts", "run", "run: exchange",
     "run: gather monitor sizes", "run: gather monitor data", "get_state", "agree",
-    "allgather_array", "allgather_object", "nengo: command",
+    "allgather_array", "allgather_object", "nengo: command", "save_state", "restore_state",
 )
 #: Header code of a rank that has left (its exit status in the header's extra value).
 LEFT = -1

@@ -30,8 +30,9 @@ def _describe(value: Any) -> Any:
     return repr(value)
 
 
-def fingerprint(layout: Layout, seed: int, dt: float) -> str:
-    """A hash of everything that defines the network, to check all ranks build the same."""
+def fingerprint(layout: Layout, seed: int, dt: float, monitors: bool = True) -> str:
+    """A hash of everything that defines the network, to check all ranks build the same;
+    with ``monitors=False`` of what defines its course alone (a checkpoint's network)."""
     parts: list[Any] = [seed, repr(dt)]
     for pop in layout.populations:
         parts.append((pop.model.__module__, pop.model.__qualname__, pop.n, pop.label,
@@ -45,7 +46,7 @@ def fingerprint(layout: Layout, seed: int, dt: float) -> str:
     for stim in layout.stimuli:
         target = stim.resolve_target(layout.populations)
         parts.append((layout.index(target), stim.rate_hz, stim.weight, stim.n))
-    for mon in layout.monitors:
+    for mon in layout.monitors if monitors else []:
         # The gather mode and window too: ranks that disagree would call different
         # collectives at the end of a run.
         parts.append((mon.kind, layout.index(mon.source), mon.gather, mon.start, mon.stop,

@@ -477,6 +477,9 @@ class RateMonitor(Monitor):
         self._rates: list[FloatArray] = []
         self._count = 0
         self._n_neurons = self.source.n
+        #: Index of the first reported bin (after a checkpoint was restored: the bin
+        #: starting at its step).
+        self._first_bin = 0
 
     def bind(self, context: RecordingContext) -> None:
         super().bind(context)
@@ -496,6 +499,21 @@ class RateMonitor(Monitor):
         done_before = max(0, (first_step - low) // k)
         done_after = max(0, (end - low) // k)
         return done_before, max(done_before, done_after)
+
+    def check_resumable_at(self, dt: float, step: int) -> None:
+        """A network restored at ``step`` continues this monitor only from a bin's edge:
+        the bin around it would count the spikes of its second part alone."""
+        low, high = self.window_steps(dt)
+        k = self.bin_steps(dt)
+        if low < step < (high if high is not None else step + 1) and (step - low) % k:
+            raise SimulationError(
+                f"{self!r}: the checkpoint's t = {step * dt:g} s falls inside a bin (bins of "
+                f"{self.bin_width!r} s from start = {self.start!r} s); save the state at a "
+                "bin's edge, or restore into a network without this monitor")
+
+    def skip_bins(self, n: int) -> None:
+        """The first ``n`` bins are not reported (a restored network starts after them)."""
+        self._first_bin += n
 
     def add_run(self, duration: float, count: int, spike_counts: FloatArray | None) -> None:
         """Adds one run's completed bins: ``spike_counts`` per bin held here (None where none
@@ -524,7 +542,8 @@ class RateMonitor(Monitor):
     def t(self) -> FloatArray:
         """Start of each reported bin (s)."""
         self._check_held("t")
-        return self.start + np.arange(len(self.rate), dtype=np.float64) * self.bin_width
+        bins = self._first_bin + np.arange(len(self.rate), dtype=np.float64)
+        return self.start + bins * self.bin_width
 
     @property
     def count(self) -> int:

@@ -12,9 +12,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import _validate, units
 from .arrays import FloatArray
 from .build import BuiltRank, agree_on_interval, build_rank
+from .checkpoint import (
+    Checkpoint,
+    PopulationPart,
+    Restorer,
+    open_checkpoint,
+    write_index,
+    write_part,
+)
 from .comm import Comm, world
 from .description import describe
 from .engines import Engine, rust_supports_model
@@ -24,6 +34,7 @@ from .engines.rust import RustEngine
 from .errors import NetworkError, PerformanceWarning, SimulationError, UnsupportedError
 from .fingerprint import check_ranks_agree, fingerprint
 from .layout import Layout, make_layout
+from .monitors import RateMonitor
 from .output import DEFAULT_FLUSH_EVERY_S, OutputWriter
 from .packed_spikes import MAX_STEPS
 from .partition import (
@@ -157,6 +168,10 @@ class Network:
 
     def build(self, dt: float = DEFAULT_DT, backend: str = "auto") -> None:
         """Builds this rank's share of the network for time step ``dt`` (s)."""
+        self._build(dt, backend, None)
+
+    def _build(self, dt: float, backend: str, checkpoint: Checkpoint | None) -> None:
+        """``build``, from a checkpoint's state and step if given."""
         checked_dt = _validate.real("dt", dt, low=0.0, low_open=True)
         units.check_dt("", dt)
         dt = checked_dt
@@ -181,9 +196,19 @@ class Network:
         comm = world(require_mpi=backend == "mpi")
         partition = self._make_partition(layout, comm.size)
         check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition, backend)
+        restorer = None
+        if checkpoint is not None:
+            checkpoint.check(fingerprint(layout, self.seed, dt, monitors=False))
+            for monitor in layout.monitors:
+                if isinstance(monitor, RateMonitor):
+                    monitor.check_resumable_at(dt, checkpoint.step)
+            comm.agree("restore_state (the checkpoint's step)", checkpoint.step,
+                       "restore_state")
+            restorer = Restorer(checkpoint)
         engine = self._make_engine(layout, backend, dt, comm)
         self._built = build_rank(layout, dt, self.seed, engine,
-                                 lambda index, _: partition.locals(index, comm.rank))
+                                 lambda index, _: partition.locals(index, comm.rank),
+                                 None if restorer is None else restorer.start_state)
         self._partition = partition
         self._built.timers.build = time.perf_counter() - started
         # Gathered now (build is collective anyway) so the report can be asked on one rank.
@@ -193,11 +218,13 @@ class Network:
         self._synapses_per_rank = [synapses for synapses, _, _ in gathered]
         self._built.timers_per_rank = [Timers(build=build) for _, _, build in gathered]
         agree_on_interval(self._built, [longest for _, longest, _ in gathered])
+        if restorer is not None:
+            restorer.finish(engine, self._built.engine_population, self._built.recording)
         self._built.recording.bind(comm.rank, comm.size,
                                    describe(layout, self.seed, dt, comm.size))
         self._writer = None
         self._comm = comm
-        self._step = 0
+        self._step = 0 if checkpoint is None else checkpoint.step
         logger.info("spikeshard: rank %d/%d runs the %s engine with %d thread(s)",
                     comm.rank, comm.size, engine.name, getattr(engine, "threads", 1))
 
@@ -349,6 +376,71 @@ class Network:
         layout = make_layout(self._objects)
         for monitor in layout.monitors:
             monitor.reset()
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def save_state(self, path: str | os.PathLike[str]) -> None:
+        """Saves what the network needs to continue from ``t`` into the directory ``path``:
+        every neuron's state, the input already on its way to it (the ring buffers) and the
+        step. Under MPI every rank calls it: each writes its part, rank 0 the index (see
+        ``checkpoint.py``).
+
+        ``restore_state(path)`` on the network declared again by the same script (and seed)
+        continues the run bit for bit, on any number of ranks and threads. Connectivity and
+        random streams are rebuilt from the seed, so they are not saved; neither are the
+        monitors' recordings (keep them with ``run(output=...)`` or ``Monitor.save``).
+        """
+        if not isinstance(path, (str, os.PathLike)):
+            raise NetworkError(f"path = {path!r}: expected a directory path")
+        if self._built is None or self._comm is None or self._partition is None:
+            raise SimulationError("save_state: the network is not built yet; run() first")
+        comm, built, partition = self._comm, self._built, self._partition
+        layout, engine, directory = built.layout, built.engine, Path(path)
+        comm.agree("save_state (path, step)", (str(directory), self._step), "save_state")
+        lags = max(1, *comm.allgather_object(engine.longest_delay(), "save_state"))
+        parts = []
+        for i, pop in enumerate(layout.populations):
+            e, ids = built.engine_population[i], partition.locals(i, comm.rank)
+            n_state = len(pop.model.state_names())
+            state = (np.stack([engine.get_state(e, v) for v in range(n_state)]) if n_state
+                     else np.zeros((0, len(ids))))
+            parts.append(PopulationPart(ids, state, engine.get_input(e, lags)))
+        try:
+            written: Any = write_part(directory, self._step, comm.rank, comm.size, parts)
+        except OSError as error:
+            written = OSError(f"rank {comm.rank}: {error}")
+        gathered = comm.allgather_object(
+            (written, [part.id_range() for part in parts]), "save_state")
+        failed = [str(w) for w, _ in gathered if isinstance(w, OSError)]
+        if not failed and comm.rank == 0:
+            try:
+                write_index(directory, {
+                    "fingerprint": fingerprint(layout, self.seed, built.dt, monitors=False),
+                    "dt": built.dt, "step": self._step, "ranks": comm.size, "lags": lags,
+                    "populations": [pop.name for pop in layout.populations],
+                }, [{"file": w, "ranges": ranges} for w, ranges in gathered])
+            except OSError as error:
+                failed.append(f"rank 0 (the index): {error}")
+        failed = comm.allgather_object(failed, "save_state")[0]
+        if failed:
+            raise SimulationError(f"save_state: cannot write {str(directory)!r}: "
+                                  + "; ".join(failed))
+
+    def restore_state(self, path: str | os.PathLike[str], backend: str = "auto") -> None:
+        """Continues from the checkpoint ``save_state`` wrote in ``path``: builds the network
+        (with the checkpoint's ``dt``) from its state, at its ``t``. The network must be the
+        one that was saved, declared again (its populations, projections, stimuli and seed;
+        the monitors may differ: they record from the checkpoint on), and must not have run
+        (``reset()`` first). Under MPI every rank calls it, on any number of ranks."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise NetworkError(f"path = {path!r}: expected a directory path")
+        if self._built is not None and self._step > 0:
+            raise SimulationError(
+                f"restore_state: the network has run (t = {self.t!r} s); restore into the "
+                "network declared again, or call reset() first")
+        checkpoint = open_checkpoint(path)
+        self._built = None
+        self._build(checkpoint.dt, backend, checkpoint)
 
     def get_state(self, population: Population, variable: str) -> FloatArray:
         """A state variable of every neuron of ``population`` (gathered from all ranks: under

@@ -143,6 +143,15 @@ class Recording:
         #: The most bytes the engine held for the monitors (before each take).
         self.peak_engine_bytes = 0
 
+    def start_at(self, engine: Engine, step: int) -> None:
+        """Continues from ``step`` (a restored checkpoint, before the first step): rate
+        monitors report from the bin that starts there (``RateMonitor.check_resumable_at``
+        was checked), dropping the empty bins before it."""
+        self.taken_until = step
+        for plan in self.plans:
+            if isinstance(plan.monitor, RateMonitor):
+                plan.monitor.skip_bins(len(engine.take_rate(plan.recorders[0], step)))
+
     def bind(self, rank: int, n_ranks: int, description: dict[str, Any]) -> None:
         """Tells every monitor its build (the recording interface's ``bind``)."""
         self.description = description

@@ -185,3 +185,9 @@ NETWORKS: dict[str, Callable[[int], tuple[Any, list, float, float]]] = {
 
 for _name, _placement in PLACEMENTS.items():
     NETWORKS[_name] = lambda threads, _placement=_placement: mixed_network(threads, **_placement)
+
+#: Checkpoints: (network restored, network whose checkpoint it restores). The 2-rank launch
+#: (one thread) runs each saved network half-way and saves it; the 3- and 4-rank launches
+#: and the 2-rank launch with two threads restore it and finish the run.
+CHECKPOINTS = (("user_model", "user_model"), ("mixed", "mixed"), ("brunel", "brunel"),
+               ("mixed_metis_5", "mixed"))

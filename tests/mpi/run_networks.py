@@ -14,7 +14,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import spikeshard as ss  # noqa: E402
-from tests.mpi.network_definitions import NETWORKS  # noqa: E402
+from tests.mpi.network_definitions import CHECKPOINTS, NETWORKS  # noqa: E402
 
 
 def held_arrays(k: int, mon) -> dict[str, np.ndarray]:
@@ -65,6 +65,27 @@ def main() -> None:
             np.savez(out_dir / f"{name}-{comm.size}-{threads}.npz", ranks=comm.size, **gathered)
 
 
+def run_checkpoints(out_dir: Path, threads: int, size: int) -> None:
+    saving = size == 2 and threads == 1
+    for name, saved in CHECKPOINTS:
+        net, monitors, duration, dt = NETWORKS[name](threads)
+        if saving:
+            if name == saved:
+                net.run(duration / 2, dt=dt, backend="mpi", progress=False)
+                net.save_state(out_dir / f"checkpoint-{saved}")
+            continue
+        if size == 1:  # the 1-rank launch runs before the 2-rank one saves
+            continue
+        net.restore_state(out_dir / f"checkpoint-{saved}", backend="mpi")
+        net.run(duration - net.t, progress=False)
+        gathered: dict[str, np.ndarray] = {"t_restored": np.array(duration / 2)}
+        for k, mon in enumerate(monitors):
+            if mon.holds_data and mon.gather != "local":
+                gathered.update(held_arrays(k, mon))
+        if net.comm is not None and net.comm.rank == 0:
+            np.savez(out_dir / f"restored-{name}-{size}-{threads}.npz", **gathered)
+
+
 def run_nengo(out_dir: Path, threads: int) -> None:
     """The nengo networks, in the same launch: rank 0 runs them, the other ranks serve."""
     from spikeshard.comm import world
@@ -76,4 +97,7 @@ def run_nengo(out_dir: Path, threads: int) -> None:
 
 if __name__ == "__main__":
     main()
+    from spikeshard.comm import world
+
+    run_checkpoints(Path(sys.argv[1]), int(sys.argv[2]), world(require_mpi=False).size)
     run_nengo(Path(sys.argv[1]), int(sys.argv[2]))

@@ -138,6 +138,21 @@ class MixedEngine:
         placed = self._populations[population]
         return placed.engine.get_state(placed.index, variable)
 
+    def longest_delay(self) -> int:
+        return max(self.rust.longest_delay(), self.numpy.longest_delay())
+
+    def start_at(self, step: int) -> None:
+        self.rust.start_at(step)
+        self.numpy.start_at(step)
+
+    def get_input(self, population: int, lags: int) -> FloatArray:
+        placed = self._populations[population]
+        return placed.engine.get_input(placed.index, lags)
+
+    def add_input(self, population: int, values: FloatArray) -> None:
+        placed = self._populations[population]
+        placed.engine.add_input(placed.index, values)
+
     def synapse_footprint(self) -> tuple[int, int]:
         (n_rust, bytes_rust), (n_numpy, bytes_numpy) = (self.rust.synapse_footprint(),
                                                         self.numpy.synapse_footprint())

@@ -365,6 +365,37 @@ class NumpyEngine:
     def get_state(self, population: int, variable: int) -> FloatArray:
         return self.populations[population].state[variable].copy()
 
+    def longest_delay(self) -> int:
+        return self.max_delay_steps
+
+    def start_at(self, step: int) -> None:
+        if self.step != 0 or self.n_spikes:
+            raise ValueError(f"start_at({step}): the engine has already stepped to {self.step}")
+        self.step = step
+
+    def _buffered(self, pop: _Population, lags: int) -> tuple[list[FloatArray], np.ndarray]:
+        """The population's rings (one per receptor) and the slots of the next ``lags``
+        steps that they hold (input cannot wait longer than the rings reach)."""
+        rings = [pop.ring_ex, pop.ring_in][:pop.model.receptors]
+        return rings, (self.step + np.arange(min(lags, pop.ring_len))) % max(pop.ring_len, 1)
+
+    def get_input(self, population: int, lags: int) -> FloatArray:
+        pop = self.populations[population]
+        rings, slots = self._buffered(pop, lags)
+        values = np.zeros((pop.model.receptors, lags, len(pop.locals)))
+        for receptor, ring in enumerate(rings):
+            values[receptor, :len(slots)] = ring[slots]
+        return values
+
+    def add_input(self, population: int, values: FloatArray) -> None:
+        pop = self.populations[population]
+        rings, slots = self._buffered(pop, values.shape[1])
+        if np.any(values[:, len(slots):]):
+            raise ValueError(f"add_input: input arrives more than the longest delay "
+                             f"({self.max_delay_steps} steps) after step {self.step}")
+        for receptor, ring in enumerate(rings):
+            ring[slots] += values[receptor, :len(slots)]
+
     def synapse_footprint(self) -> tuple[int, int]:
         tables = [t for pop in self.populations for t in pop.tables]
         n = sum(len(t.targets) for t in tables)

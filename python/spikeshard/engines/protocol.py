@@ -131,3 +131,24 @@ class Engine(Protocol):
     def synapse_footprint(self) -> tuple[int, int]:
         """(synapses held, bytes they take) on this rank."""
         ...
+
+    # Checkpoints (``checkpoint.py``): the state comes back as the populations' start state;
+    # the step and the input already buffered are set before the first step.
+
+    def longest_delay(self) -> int:
+        """The longest delay (steps) of the synapses on this rank, 0 without synapses: input
+        is buffered at most this many steps ahead."""
+        ...
+
+    def start_at(self, step: int) -> None:
+        """Makes ``step`` the next step to compute; only before the first step."""
+        ...
+
+    def get_input(self, population: int, lags: int) -> FloatArray:
+        """The input buffered for this rank's neurons of the population for the steps
+        ``step .. step + lags``: an array (receptors, lags, local neurons)."""
+        ...
+
+    def add_input(self, population: int, values: FloatArray) -> None:
+        """Adds ``values`` (as ``get_input`` gives them) to the buffered input."""
+        ...

@@ -81,6 +81,8 @@ class RustEngine:
 
     def __init__(self, dt: float, threads: int = 1) -> None:
         self.runner = _engine.NetworkRunner(dt, threads)
+        # (receptors, local neurons) of each population, to shape its buffered input.
+        self._shapes: list[tuple[int, int]] = []
 
     @property
     def threads(self) -> int:
@@ -93,9 +95,11 @@ class RustEngine:
             raise UnsupportedError(
                 f"model {model.__name__} has no Rust kernel; use backend='numpy' or 'auto'"
             )
-        return int(self.runner.add_population(
+        index = int(self.runner.add_population(
             model.rust_kernel, constants, key, first_gid, size, locals_, state,
             block_size(len(locals_), self.threads)))
+        self._shapes.append((model.receptors, len(locals_)))
+        return index
 
     def add_projection(self, post: int, spec: ProjectionSpec) -> int:
         return int(self.runner.add_projection(post, spec))
@@ -157,6 +161,20 @@ class RustEngine:
 
     def get_state(self, population: int, variable: int) -> FloatArray:
         return np.asarray(self.runner.get_state(population, variable))
+
+    def longest_delay(self) -> int:
+        return int(self.runner.max_delay)
+
+    def start_at(self, step: int) -> None:
+        self.runner.start_at(step)
+
+    def get_input(self, population: int, lags: int) -> FloatArray:
+        receptors, n = self._shapes[population]
+        return np.asarray(self.runner.get_input(population, lags)).reshape(receptors, lags, n)
+
+    def add_input(self, population: int, values: FloatArray) -> None:
+        self.runner.add_input(population, values.shape[1],
+                              np.ascontiguousarray(values, dtype=np.float64).ravel())
 
     def synapse_footprint(self) -> tuple[int, int]:
         n, nbytes = self.runner.synapse_footprint()
