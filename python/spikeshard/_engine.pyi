@@ -6,6 +6,9 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "INDEX_ROW_BYTES",
+    "MAX_BLOCK_LEN",
+    "NARROW_BLOCKS",
     "NengoProgram",
     "NetworkRunner",
     "ProjectionSpec",
@@ -15,6 +18,13 @@ __all__ = [
     "step_kernel",
     "supported_kernels",
 ]
+
+#: Most neurons in a block (a synapse's target addresses its neuron in 12 bits).
+MAX_BLOCK_LEN: int
+#: Shards of at most this many blocks store synapse targets in 2 bytes, others in 4.
+NARROW_BLOCKS: int
+#: Bytes of one row entry in a rank's source index.
+INDEX_ROW_BYTES: int
 
 @final
 class ProjectionSpec:
@@ -174,6 +184,7 @@ class NetworkRunner:
     ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64]]: ...
     def take_recorder(self, id: int, n_columns: int) -> npt.NDArray[np.float64]: ...
     def get_state(self, population: int, variable: int) -> npt.NDArray[np.float64]: ...
+    def source_gids(self) -> npt.NDArray[np.uint32]: ...
     def synapse_footprint(self) -> tuple[int, int]: ...
 
 def build_synapse_table(

@@ -61,6 +61,10 @@ class Engine(Protocol):
 
     def synapse_footprint(self) -> tuple[int, int]: ...
 
+    def source_gids(self) -> U32Array:
+        """The global ids of the neurons that have synapses on this rank, ascending."""
+        ...
+
 
 def rust_supports_model(model: type[NeuronModel]) -> bool:
     """Whether the compiled Rust engine implements ``model``."""

@@ -154,7 +154,9 @@ class NumpyEngine:
             raise ValueError(
                 f"invalid interval = {interval}: expected at least one step and at most the "
                 f"smallest delay ({self.min_delay} steps)")
-        needed = max(max_delay, self.max_delay) + interval + 1
+        # Spikes are delivered at the end of their interval: pending input then arrives
+        # within the longest delay after the interval's last step (see rust/src/engine/ring.rs).
+        needed = max(max_delay, self.max_delay) + 1
         for pop in self.populations:
             if needed <= pop.ring_len:
                 continue
@@ -266,6 +268,12 @@ class NumpyEngine:
 
     def get_state(self, population: int, variable: int) -> FloatArray:
         return self.populations[population].state[variable].copy()
+
+    def source_gids(self) -> U32Array:
+        rows = [np.flatnonzero(np.diff(t.offsets)) + t.pre_first_gid
+                for pop in self.populations for t in pop.tables]
+        gids = np.unique(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
+        return gids.astype(np.uint32)
 
     def synapse_footprint(self) -> tuple[int, int]:
         tables = [t for pop in self.populations for t in pop.tables]

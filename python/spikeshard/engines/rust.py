@@ -16,9 +16,9 @@ from . import FloatArray, U32Array, U64Array, rust_supports_model
 #: smaller blocks cost more in delivery than they gain in balance (CUBA with 2 threads: blocks
 #: of 400 neurons ran 1.5x slower than blocks of 1,600).
 MIN_BLOCK_SIZE = 1024
-#: Largest block: synapse targets are addressed with 16 bits, and one ring-buffer slot of a
-#: block (8 bytes a neuron) stays in the L1 cache while spikes are delivered into it.
-MAX_BLOCK_SIZE = 4096
+#: Largest block (the engine's limit): one ring-buffer slot of a block (8 bytes a neuron)
+#: stays in the L1 cache while spikes are delivered into it.
+MAX_BLOCK_SIZE: int = _engine.MAX_BLOCK_LEN
 
 
 def block_size(n_local: int, threads: int) -> int:
@@ -89,6 +89,9 @@ class RustEngine:
 
     def get_state(self, population: int, variable: int) -> FloatArray:
         return np.asarray(self.runner.get_state(population, variable))
+
+    def source_gids(self) -> U32Array:
+        return np.asarray(self.runner.source_gids())
 
     def synapse_footprint(self) -> tuple[int, int]:
         n, nbytes = self.runner.synapse_footprint()

@@ -16,5 +16,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert::supported_kernels, m)?)?;
     m.add_function(wrap_pyfunction!(convert::step_kernel, m)?)?;
     m.add_function(wrap_pyfunction!(convert::simd_level, m)?)?;
+    // Storage sizes the memory estimate (`spikeshard.memory`) is computed from.
+    m.add("MAX_BLOCK_LEN", crate::engine::synapses::MAX_BLOCK_LEN)?;
+    m.add("NARROW_BLOCKS", crate::engine::synapses::NARROW_BLOCKS)?;
+    m.add("INDEX_ROW_BYTES", std::mem::size_of::<crate::engine::source_index::Row>())?;
     Ok(())
 }
