@@ -1,5 +1,18 @@
 """Communication between ranks, behind one small protocol. This is the only module that
-talks MPI (through mpi4py, on numpy buffers — never pickled objects in the hot path)."""
+talks MPI (through mpi4py, on numpy buffers — never pickled objects in the hot path).
+
+Spikes cross ranks once per exchange interval in a compact form: per sending rank, a count
+of spikes per step of the interval, then the spiking neurons' global ids as 4-byte integers
+(step by step, ascending). The receiver rebuilds the engine's packed ``step << 32 | gid``
+words and sorts them, so every rank delivers the same spikes in the same order.
+
+Two exchanges carry them (``SpikeExchange``): ``allgather`` (every rank receives every spike:
+one ``Allgather`` of the counts and one ``Allgatherv`` of the ids; the default, and the
+cheapest when every rank holds targets of nearly every neuron, as in random networks) and
+``alltoall`` (each spike goes only to the ranks that hold synapses from its neuron: one
+``Alltoall`` of the counts and one ``Alltoallv`` of the ids). ``choose_exchange`` picks one
+from the expected cost of each, by the same computation on every rank.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +26,7 @@ import numpy.typing as npt
 from .errors import UnsupportedError
 
 U64Array = npt.NDArray[np.uint64]
+U32Array = npt.NDArray[np.uint32]
 FloatArray = npt.NDArray[np.float64]
 
 #: Environment variables set by MPI launchers (Open MPI, MPICH/Hydra, Slurm's PMI).
@@ -23,9 +37,9 @@ class Comm(Protocol):
     rank: int
     size: int
 
-    def allgather_spikes(self, local: U64Array) -> U64Array: ...
-
     def allgather_array(self, local: npt.NDArray[Any]) -> npt.NDArray[Any]: ...
+
+    def alltoall_arrays(self, outgoing: list[npt.NDArray[Any]]) -> list[npt.NDArray[Any]]: ...
 
     def allgather_object(self, value: Any) -> list[Any]: ...
 
@@ -38,11 +52,11 @@ class SerialComm:
     rank = 0
     size = 1
 
-    def allgather_spikes(self, local: U64Array) -> U64Array:
-        return local
-
     def allgather_array(self, local: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return local
+
+    def alltoall_arrays(self, outgoing: list[npt.NDArray[Any]]) -> list[npt.NDArray[Any]]:
+        return list(outgoing)
 
     def allgather_object(self, value: Any) -> list[Any]:
         return [value]
@@ -62,22 +76,6 @@ class MpiComm:
         self.rank = self.comm.Get_rank()
         self.size = self.comm.Get_size()
         _abort_on_uncaught_exceptions()
-        self._counts = np.zeros(self.size, dtype=np.int64)
-
-    def allgather_spikes(self, local: U64Array) -> U64Array:
-        """Every rank's spikes of the interval, merged in (step, gid) order: one Allgather of
-        counts and one Allgatherv of packed integers."""
-        local = np.ascontiguousarray(local, dtype=np.uint64)
-        self.comm.Allgather(np.array([local.size], dtype=np.int64), self._counts)
-        total = int(self._counts.sum())
-        if total == 0:
-            return np.zeros(0, dtype=np.uint64)
-        gathered = np.empty(total, dtype=np.uint64)
-        displacements = np.concatenate(([0], np.cumsum(self._counts)[:-1]))
-        self.comm.Allgatherv([local, self.MPI.UINT64_T],
-                             [gathered, (self._counts, displacements), self.MPI.UINT64_T])
-        gathered.sort()
-        return gathered
 
     def allgather_array(self, local: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """Concatenation of every rank's 1-d array (same dtype everywhere)."""
@@ -88,6 +86,18 @@ class MpiComm:
         self.comm.Allgatherv(local, [out, (counts, displacements)])
         return out
 
+    def alltoall_arrays(self, outgoing: list[npt.NDArray[Any]]) -> list[npt.NDArray[Any]]:
+        """``outgoing[r]`` goes to rank r; returns what every rank sent to this one (1-d
+        arrays of one dtype, the same on every rank)."""
+        send = np.ascontiguousarray(np.concatenate(outgoing))
+        send_counts = np.array([a.size for a in outgoing], dtype=np.int64)
+        receive_counts = np.empty(self.size, dtype=np.int64)
+        self.comm.Alltoall(send_counts, receive_counts)
+        received = np.empty(int(receive_counts.sum()), dtype=send.dtype)
+        self.comm.Alltoallv([send, (send_counts, _displacements(send_counts))],
+                            [received, (receive_counts, _displacements(receive_counts))])
+        return np.split(received, np.cumsum(receive_counts)[:-1])
+
     def allgather_object(self, value: Any) -> list[Any]:
         return list(self.comm.allgather(value))
 
@@ -97,6 +107,202 @@ class MpiComm:
             return int(node.Get_size())
         finally:
             node.Free()
+
+
+def _displacements(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+
+
+# ---------------------------------------------------------------- spike exchanges
+
+_GID_MASK = np.uint64(0xFFFFFFFF)
+
+
+def steps_and_gids(packed: U64Array, first_step: int, n_steps: int
+                   ) -> tuple[npt.NDArray[np.int32], U32Array]:
+    """Sorted packed spikes of one interval as (spikes per step, gids as 4-byte integers)."""
+    steps = (packed >> np.uint64(32)).astype(np.int64) - first_step
+    if steps.size and (steps[0] < 0 or steps[-1] >= n_steps):
+        raise ValueError(f"spikes outside the interval of {n_steps} steps from {first_step}")
+    counts = np.bincount(steps, minlength=n_steps).astype(np.int32)
+    return counts, (packed & _GID_MASK).astype(np.uint32)
+
+
+def packed_spikes(counts: npt.NDArray[np.int32], gids: U32Array, first_step: int
+                  ) -> U64Array:
+    """The inverse of ``steps_and_gids`` for the blocks of several ranks at once: ``counts``
+    of shape (ranks, steps), ``gids`` every rank's ids one after the other. Returns the
+    packed spikes sorted in (step, gid) order."""
+    n_steps = counts.shape[-1]
+    steps = np.repeat(np.tile(np.arange(first_step, first_step + n_steps, dtype=np.uint64),
+                              counts.size // max(n_steps, 1)), counts.ravel())
+    packed = (steps << np.uint64(32)) | gids.astype(np.uint64)
+    packed.sort()
+    return packed
+
+
+class SpikeExchange(Protocol):
+    """Moves each interval's spikes to the ranks that need them."""
+
+    name: str
+    #: Bytes this rank has sent and received in spike exchanges (counts and ids).
+    bytes_sent: int
+    bytes_received: int
+
+    def exchange(self, local: U64Array, first_step: int, n_steps: int) -> U64Array:
+        """This rank's sorted spikes of the interval (packed ``step << 32 | gid``) in; the
+        spikes this rank must deliver out, sorted."""
+        ...
+
+
+class LocalExchange:
+    """One process: the spikes stay where they are."""
+
+    name = "local"
+    bytes_sent = 0
+    bytes_received = 0
+
+    def exchange(self, local: U64Array, first_step: int, n_steps: int) -> U64Array:
+        return local
+
+
+class AllgatherExchange:
+    """Every rank receives every spike: an ``Allgather`` of the per-step counts and an
+    ``Allgatherv`` of the 4-byte ids."""
+
+    name = "allgather"
+
+    def __init__(self, comm: MpiComm) -> None:
+        self.comm = comm
+        self.bytes_sent = 0
+        self.bytes_received = 0
+
+    def exchange(self, local: U64Array, first_step: int, n_steps: int) -> U64Array:
+        counts, gids = steps_and_gids(local, first_step, n_steps)
+        mpi, size = self.comm.comm, self.comm.size
+        all_counts = np.empty((size, n_steps), dtype=np.int32)
+        mpi.Allgather(counts, all_counts)
+        per_rank = all_counts.sum(axis=1, dtype=np.int64)
+        gathered = np.empty(int(per_rank.sum()), dtype=np.uint32)
+        if gathered.size:
+            mpi.Allgatherv(gids, [gathered, (per_rank, _displacements(per_rank))])
+        self.bytes_sent += (size - 1) * (counts.nbytes + gids.nbytes)
+        self.bytes_received += all_counts.nbytes - counts.nbytes + gathered.nbytes - gids.nbytes
+        return packed_spikes(all_counts, gathered, first_step)
+
+
+class AlltoallExchange:
+    """Each spike goes only to the ranks that hold synapses from its neuron: an ``Alltoall``
+    of per-step counts and an ``Alltoallv`` of the 4-byte ids.
+
+    ``wanted[r]``: the sorted gids of this rank's neurons that rank r holds synapses from.
+    They are kept as one sorted list of the neurons any other rank wants, each with the
+    ranks that want it, so choosing where a spike goes costs one search per spike.
+    """
+
+    name = "alltoall"
+
+    def __init__(self, comm: MpiComm, wanted: list[U32Array]) -> None:
+        self.comm = comm
+        others = [(r, np.asarray(w, dtype=np.uint32)) for r, w in enumerate(wanted)
+                  if r != comm.rank]
+        gids = np.concatenate([w for _, w in others] + [np.zeros(0, np.uint32)])
+        ranks = np.concatenate([np.full(w.size, r, dtype=np.int64) for r, w in others]
+                               + [np.zeros(0, np.int64)])
+        order = np.lexsort((ranks, gids))
+        self.sendable, first = np.unique(gids[order], return_index=True)
+        self.offsets = np.append(first, gids.size).astype(np.int64)
+        self.destinations = ranks[order]
+        self.bytes_sent = 0
+        self.bytes_received = 0
+
+    def route(self, local: U64Array) -> tuple[npt.NDArray[np.int64], U64Array]:
+        """(destination rank, spike) pairs for the spikes other ranks want, ordered by
+        destination and, within one, as ``local`` (sorted)."""
+        gids = (local & _GID_MASK).astype(np.uint32)
+        position = np.searchsorted(self.sendable, gids)
+        found = position < self.sendable.size
+        found[found] = self.sendable[position[found]] == gids[found]
+        position = position[found]
+        starts = self.offsets[position]
+        lengths = self.offsets[position + 1] - starts
+        # Each wanted spike once per rank that wants it.
+        pairs = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        spikes = np.repeat(local[found], lengths)
+        destinations = self.destinations[pairs]
+        order = np.argsort(destinations, kind="stable")
+        return destinations[order], spikes[order]
+
+    def exchange(self, local: U64Array, first_step: int, n_steps: int) -> U64Array:
+        mpi, size, rank = self.comm.comm, self.comm.size, self.comm.rank
+        destinations, spikes = self.route(local)
+        bounds = np.searchsorted(destinations, np.arange(size + 1))
+        counts = np.zeros((size, n_steps), dtype=np.int32)
+        parts: list[U32Array] = []
+        for r in range(size):
+            mine = local if r == rank else spikes[bounds[r]:bounds[r + 1]]
+            counts[r], part = steps_and_gids(mine, first_step, n_steps)
+            parts.append(part)
+        received_counts = np.empty_like(counts)
+        mpi.Alltoall(counts, received_counts)
+        send_sizes = np.array([p.size for p in parts], dtype=np.int64)
+        receive_sizes = received_counts.sum(axis=1, dtype=np.int64)
+        send = np.concatenate(parts)
+        received = np.empty(int(receive_sizes.sum()), dtype=np.uint32)
+        mpi.Alltoallv([send, (send_sizes, _displacements(send_sizes))],
+                      [received, (receive_sizes, _displacements(receive_sizes))])
+        own = counts[rank].nbytes + parts[rank].nbytes
+        self.bytes_sent += counts.nbytes + send.nbytes - own
+        self.bytes_received += received_counts.nbytes + received.nbytes - own
+        return packed_spikes(received_counts, received, first_step)
+
+
+#: The costs ``choose_exchange`` weighs, in seconds: one MPI message (latency), one byte
+#: moved between ranks of a node (inverse bandwidth), handling one received spike (decoding,
+#: sorting, looking up its rows) and, for the all-to-all, looking up where one own spike
+#: goes. Measured with benchmarks/mpi_costs.py; docs/scaling.md gives the
+#: figures and those between nodes.
+MESSAGE_COST_S = 1e-6
+BYTE_COST_S = 2e-10
+RECEIVED_SPIKE_COST_S = 1e-8
+SELECT_COST_S = 2e-8
+#: The firing rate assumed when choosing an exchange (Hz): both costs grow with it.
+NOMINAL_RATE_HZ = 10.0
+
+
+def exchange_costs(neurons_per_rank: npt.ArrayLike, wanted_counts: npt.ArrayLike,
+                   interval_s: float) -> tuple[float, float]:
+    """Expected seconds per interval of (allgather, alltoall) on the busiest rank.
+
+    ``neurons_per_rank[s]``: neurons of rank s; ``wanted_counts[s][r]``: how many of rank s's
+    neurons rank r holds synapses from. Every neuron is assumed to fire at
+    ``NOMINAL_RATE_HZ``. The all-gather takes 2 log2(ranks) messages and brings every other
+    rank's spikes; the all-to-all takes two messages per rank it exchanges with, brings only
+    the spikes wanted here, and first picks, for each own spike, the ranks that want it."""
+    neurons = np.asarray(neurons_per_rank, dtype=np.float64)
+    wanted = np.array(wanted_counts, dtype=np.float64)
+    size = len(neurons)
+    np.fill_diagonal(wanted, 0.0)
+    spikes = NOMINAL_RATE_HZ * interval_s  # per neuron and interval
+    per_spike = 4.0 * BYTE_COST_S + RECEIVED_SPIKE_COST_S
+    counts = 4.0 * max(1.0, interval_s / 1e-4) * BYTE_COST_S  # per step count of one rank
+    rounds = np.ceil(np.log2(size)) if size > 1 else 0.0
+    allgather = (2 * rounds * MESSAGE_COST_S + (size - 1) * counts
+                 + (neurons.sum() - neurons) * spikes * per_spike)
+    partners = np.maximum((wanted > 0).sum(axis=0), (wanted > 0).sum(axis=1))
+    alltoall = (2 * partners * MESSAGE_COST_S + partners * counts
+                + wanted.sum(axis=0) * spikes * per_spike
+                + neurons * spikes * SELECT_COST_S)
+    return float(allgather.max(initial=0.0)), float(alltoall.max(initial=0.0))
+
+
+def choose_exchange(neurons_per_rank: npt.ArrayLike, wanted_counts: npt.ArrayLike,
+                    interval_s: float) -> str:
+    """"allgather" or "alltoall", whichever ``exchange_costs`` expects to be cheaper
+    (allgather when they tie). A pure function of its arguments: every rank that calls it
+    with the gathered counts picks the same."""
+    allgather, alltoall = exchange_costs(neurons_per_rank, wanted_counts, interval_s)
+    return "alltoall" if alltoall < allgather else "allgather"
 
 
 def abort_if_distributed() -> None:

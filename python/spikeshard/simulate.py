@@ -3,7 +3,7 @@ communicator, and hands recorded data to the monitors.
 
 In one process the engine runs whole chunks of intervals itself and comes back to Python
 only a few times per second (for the progress bar); under MPI it comes back once per
-exchange interval to all-gather the interval's spikes.
+exchange interval to exchange the interval's spikes (``comm.SpikeExchange``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .build import BuiltRank
-from .comm import Comm
+from .comm import Comm, SpikeExchange
 
 #: Wall-clock seconds between progress updates (and Python round-trips in one process).
 PROGRESS_PERIOD_S = 0.25
@@ -56,9 +56,10 @@ class _Progress:
             self.bar.close()
 
 
-def run_steps(built: BuiltRank, comm: Comm, first_step: int, n_steps: int,
-              progress: bool | None) -> None:
-    """Advances ``n_steps`` steps and collects the monitors' data for them."""
+def run_steps(built: BuiltRank, comm: Comm, exchange: SpikeExchange, first_step: int,
+              n_steps: int, progress: bool | None) -> None:
+    """Advances ``n_steps`` steps, moving spikes between ranks with ``exchange``, and collects
+    the monitors' data for them."""
     engine, dt, interval = built.engine, built.dt, built.interval
     bar = _Progress(progress if comm.rank == 0 else False, n_steps * dt, first_step * dt)
     try:
@@ -79,7 +80,8 @@ def run_steps(built: BuiltRank, comm: Comm, first_step: int, n_steps: int,
             pending = 0
             while done < n_steps:
                 m = min(interval, n_steps - done)
-                engine.deliver(comm.allgather_spikes(engine.advance(m)))
+                local = engine.advance(m)
+                engine.deliver(exchange.exchange(local, first_step + done, m))
                 done += m
                 pending += m
                 now = time.perf_counter()

@@ -28,7 +28,8 @@ def main() -> None:
                     arrays[f"times{k}"], arrays[f"ids{k}"] = mon.spikes
                 else:
                     arrays[f"trace{k}"] = np.stack([mon.traces[v] for v in mon.variables])
-            np.savez(out_dir / f"{name}-{comm.size}-{threads}.npz", ranks=comm.size, **arrays)
+            np.savez(out_dir / f"{name}-{comm.size}-{threads}.npz", ranks=comm.size,
+                     exchange=net.spike_exchange, **arrays)
 
 
 if __name__ == "__main__":

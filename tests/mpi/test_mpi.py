@@ -38,7 +38,12 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _load(out: Path, name: str, ranks: int, threads: int = 1) -> dict[str, np.ndarray]:
     with np.load(out / f"{name}-{ranks}-{threads}.npz") as data:
         assert int(data["ranks"]) == ranks
-        return {k: data[k] for k in data.files if k != "ranks"}
+        return {k: data[k] for k in data.files if k not in ("ranks", "exchange")}
+
+
+def _exchange(out: Path, name: str, ranks: int) -> str:
+    with np.load(out / f"{name}-{ranks}-1.npz") as data:
+        return str(data["exchange"])
 
 
 def _assert_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
@@ -60,6 +65,15 @@ def test_partitioners_and_assignments_do_not_change_spikes(outputs: Path, name: 
     reference = _load(outputs, "mixed", 1)
     for ranks in RANKS:
         _assert_equal(reference, _load(outputs, name, ranks))
+
+
+def test_each_run_used_the_exchange_it_asked_for(outputs: Path) -> None:
+    assert _exchange(outputs, "mixed", 1) == "local"
+    for ranks in RANKS[1:]:
+        assert _exchange(outputs, "mixed_alltoall", ranks) == "alltoall"
+        assert _exchange(outputs, "mixed_metis_alltoall", ranks) == "alltoall"
+        # Random networks whose every rank wants nearly every neuron: all-gather.
+        assert _exchange(outputs, "brunel", ranks) == "allgather"
 
 
 @pytest.mark.parametrize("name", list(NETWORKS))
