@@ -12,14 +12,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _validate
+from . import _validate, memory
 from ._version import __version__
 from .build import BuiltRank, Layout, agree_on_interval, build_rank, fingerprint, make_layout
-from .comm import Comm, world
+from .comm import Comm, LocalExchange, SpikeExchange, world
 from .engines import Engine, rust_supports_model
 from .engines.numpy_engine import NumpyEngine
 from .engines.rust import RustEngine
 from .errors import NetworkError, SimulationError, UnsupportedError
+from .exchange import check_exchange, plan_exchange
+from .memory import MemoryEstimate
 from .partition import (
     Partition,
     Partitioner,
@@ -93,11 +95,16 @@ class Network:
         evenly over the ranks.
     assignments : dict, optional
         ``{population or pop[a:b]: component}``; components run on rank ``c % n_ranks``.
+    exchange : str
+        How spikes cross MPI ranks: ``"allgather"`` (every rank receives every spike),
+        ``"alltoall"`` (each spike goes only to the ranks holding synapses from its neuron)
+        or ``"auto"`` (default: whichever is expected to be cheaper for this network and
+        partition, decided at build the same way on every rank). Results are the same.
     """
 
     def __init__(self, *objects: Any, seed: int | None = None, threads: int | None = None,
                  label: str | None = None, partitioner: Partitioner | None = None,
-                 assignments: dict[Any, int] | None = None) -> None:
+                 assignments: dict[Any, int] | None = None, exchange: str = "auto") -> None:
         if partitioner is not None and not isinstance(partitioner, Partitioner):
             raise NetworkError(f"partitioner = {partitioner!r}: expected a Partitioner")
         if partitioner is not None and assignments is not None:
@@ -106,6 +113,8 @@ class Network:
             raise NetworkError(f"assignments = {assignments!r}: expected a dict")
         self.partitioner = partitioner
         self.assignments = assignments
+        self.exchange = check_exchange(exchange)
+        self._exchange: SpikeExchange = LocalExchange()
         self._partition: Partition | None = None
         self._synapses_per_rank: list[int] = []
         self._objects: list[Any] = []
@@ -158,6 +167,17 @@ class Network:
         return self._comm
 
     @property
+    def spike_exchange(self) -> str | None:
+        """The spike exchange in use once built: "local" (one process), "allgather" or
+        "alltoall" (see ``exchange``)."""
+        return None if self._built is None else self._exchange.name
+
+    @property
+    def exchanged_bytes(self) -> tuple[int, int]:
+        """(bytes sent, bytes received) by this rank in spike exchanges so far."""
+        return self._exchange.bytes_sent, self._exchange.bytes_received
+
+    @property
     def local_synapses(self) -> int:
         """Synapses built on this rank."""
         return 0 if self._built is None else self._built.local_synapses
@@ -184,7 +204,7 @@ class Network:
             raise NetworkError("the network has no populations")
         comm = world(require_mpi=backend == "mpi")
         partition = self._make_partition(layout, comm.size)
-        _check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition)
+        _check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition, self.exchange)
         engine = self._make_engine(layout, backend, dt, comm)
         self._built = build_rank(layout, dt, self.seed, engine,
                                  lambda index, _: partition.locals(index, comm.rank))
@@ -193,6 +213,8 @@ class Network:
         gathered = comm.allgather_object((self._built.local_synapses, engine.longest_interval()))
         self._synapses_per_rank = [synapses for synapses, _ in gathered]
         agree_on_interval(self._built, [longest for _, longest in gathered])
+        self._exchange = plan_exchange(comm, self.exchange, partition, layout.first_gid,
+                                       engine.source_gids, self._built.interval * dt)
         self._comm = comm
         self._step = 0
         logger.info("spikeshard: rank %d/%d runs the %s engine with %d thread(s)",
@@ -204,6 +226,20 @@ class Network:
         if self.partitioner is not None:
             return partition_from_partitioner(layout, n_ranks, self.partitioner)[0]
         return default_partition(layout, n_ranks)
+
+    def estimate_memory(self, n_ranks: int = 1, dt: float | None = None,
+                        threads: int = 1) -> list[MemoryEstimate]:
+        """Expected memory per rank (bytes, by what holds them) if this network were built
+        on ``n_ranks`` ranks with ``threads`` threads each at time step ``dt`` (s; default
+        the built one or 0.1 ms), computed from the declarations without building anything
+        and without communicating (see ``spikeshard.memory``)."""
+        n_ranks = _validate.count("n_ranks", n_ranks, 1)
+        threads = check_threads(threads)
+        if dt is None:
+            dt = self._built.dt if self._built is not None else DEFAULT_DT
+        dt = _validate.real("dt", dt, low=0.0, low_open=True)
+        layout = make_layout(self._objects)
+        return memory.estimate(layout, self._make_partition(layout, n_ranks), dt, threads)
 
     def partition_report(self) -> str:
         """Neurons and synapses per rank and the expected fraction of synapses between ranks
@@ -262,7 +298,7 @@ class Network:
             )
         if n_steps == 0:
             return
-        run_steps(self._built, self._comm, self._step, n_steps, progress)
+        run_steps(self._built, self._comm, self._exchange, self._step, n_steps, progress)
         self._step += n_steps
 
     def reset(self) -> None:
@@ -297,13 +333,15 @@ class Network:
                 f"{len(layout.projections)} projections, seed={self.seed})")
 
 
-def _check_ranks_agree(comm: Comm, network_hash: str, partition: Partition) -> None:
-    """All ranks must run the same spikeshard and build the same network and partition."""
-    mine = (__version__, network_hash, partition.fingerprint())
+def _check_ranks_agree(comm: Comm, network_hash: str, partition: Partition,
+                       exchange: str) -> None:
+    """All ranks must run the same spikeshard and build the same network and partition, and
+    ask for the same spike exchange."""
+    mine = (__version__, network_hash, partition.fingerprint(), exchange)
     everyone = comm.allgather_object(mine)
     for rank, theirs in enumerate(everyone):
         if theirs != mine:
-            what = ("spikeshard version", "network", "partition")
+            what = ("spikeshard version", "network", "partition", "exchange")
             differs = next(w for w, a, b in zip(what, mine, theirs, strict=True) if a != b)
             raise SimulationError(
                 f"rank {rank} has a different {differs} than rank {comm.rank} "
