@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import ENGINES
+
 TESTS_DIR = Path(__file__).resolve().parent
 NENGO_SLOW_SKIP = "slow tests not requested"
 
@@ -45,3 +47,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if TESTS_DIR in item.path.resolve().parents:
             item.own_markers[:] = [m for m in item.own_markers if not _is_nengo_slow_skip(m)]
+
+
+@pytest.fixture(params=ENGINES)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each engine in turn ("rust", then "numpy"): a test that takes ``backend`` runs on both,
+    the numpy engine being the specification the Rust engine must match."""
+    return str(request.param)

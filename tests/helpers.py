@@ -1,10 +1,49 @@
-"""Small networks shared by the tests."""
+"""Small networks, a numpy-only model and helpers shared by the tests."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
 import spikeshard as ss
+from spikeshard.models import LIF, NeuronModel, Parameter, StateVariable
+
+#: Both engines: every engine test runs on each (the numpy engine is the specification).
+ENGINES = ("rust", "numpy")
+
+
+def esc(text: str) -> str:
+    """``text`` as a regular expression matching itself (for ``pytest.raises(match=...)``)."""
+    return re.escape(text)
+
+
+def two_pops() -> tuple[ss.Population, ss.Population]:
+    """LIF populations "a" (5 neurons) and "b" (3 neurons)."""
+    return ss.Population(LIF, 5, label="a"), ss.Population(LIF, 3, label="b")
+
+
+class NumpyOnly(NeuronModel):
+    """A leaky accumulator with no Rust kernel: runs on the numpy engine only."""
+
+    name = "numpy_only"
+    rust_kernel = None
+    weight_unit = "mV"
+    parameters = (Parameter("leak", 0.5, "1", "fraction kept per step", low=0.0, high=1.0),)
+    state_variables = (StateVariable("v", "mV", "accumulated input"),)
+
+    @classmethod
+    def constants(cls, params, dt):
+        return np.array([params["leak"]])
+
+    @classmethod
+    def update(cls, constants, state, input_ex, input_in, ctx):
+        (v,) = state
+        v *= constants[0]
+        v += input_ex + input_in
+        spike = v >= 1.0
+        v[spike] = 0.0
+        return spike, None
 
 CUBA_PARAMS = dict(tau_m=0.02, c_m=250.0, v_rest=-49.0, v_th=-50.0, v_reset=-60.0,
                    t_ref=0.005, tau_syn_ex=0.005, tau_syn_in=0.01)

@@ -11,8 +11,9 @@ import pytest
 
 import spikeshard as ss
 from spikeshard._engine import build_synapse_table
-from spikeshard.build import make_layout, projection_spec
+from spikeshard.layout import make_layout
 from spikeshard.models import LIF, LIFDelta, PoissonSource
+from spikeshard.specs import projection_spec
 
 DT = 1e-4
 
@@ -348,7 +349,6 @@ def _arrival(backend, source, weight, delay, duration=0.012):
     return spikes.times, vm.t, vm.v[:, 0]
 
 
-@pytest.mark.parametrize("backend", ["rust", "numpy"])
 @pytest.mark.parametrize(("weight", "delay"), [(2.0, 1.5e-3), (-3.0, 1e-4), (0.75, 4.2e-3)])
 def test_weight_from_a_driven_neuron_arrives_after_the_delay(backend, weight, delay):
     driver = ss.Population(LIFDelta, 1, label="driver", params={"i_e": 1000.0})
@@ -366,7 +366,6 @@ def test_weight_from_a_driven_neuron_arrives_after_the_delay(backend, weight, de
     assert abs(v[arrival + 1] + 70.0) < abs(weight)
 
 
-@pytest.mark.parametrize("backend", ["rust", "numpy"])
 def test_weight_from_a_poisson_source_arrives_after_the_delay(backend):
     source = ss.Population(PoissonSource, 1, label="src", params={"rate_hz": 300.0})
     weight, delay = 1.5, 2e-3
@@ -378,7 +377,6 @@ def test_weight_from_a_poisson_source_arrives_after_the_delay(backend):
     assert v[arrival] - v[arrival - 1] == pytest.approx(weight, abs=1e-12)
 
 
-@pytest.mark.parametrize("backend", ["rust", "numpy"])
 @pytest.mark.parametrize(("weight", "variable", "other"),
                          [(40.0, "i_syn_ex", "i_syn_in"), (-25.0, "i_syn_in", "i_syn_ex")])
 def test_lif_current_jumps_by_the_weight(backend, weight, variable, other):
@@ -400,7 +398,6 @@ def test_lif_current_jumps_by_the_weight(backend, weight, variable, other):
     assert np.sign(vm.v[arrival + 1, 0] + 70.0) == np.sign(weight)
 
 
-@pytest.mark.parametrize("backend", ["rust", "numpy"])
 def test_explicit_per_connection_weights_and_delays_arrive(backend):
     driver = ss.Population(LIFDelta, 1, label="driver", params={"i_e": 1000.0})
     target = ss.Population(LIFDelta, 3, label="targets")

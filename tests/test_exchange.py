@@ -9,14 +9,9 @@ import numpy as np
 import pytest
 
 import spikeshard as ss
-from spikeshard.comm import (
-    AlltoallExchange,
-    choose_exchange,
-    exchange_costs,
-    packed_spikes,
-    steps_and_gids,
-)
+from spikeshard.comm import AlltoallExchange, choose_exchange, exchange_costs
 from spikeshard.exchange import owners
+from spikeshard.packed_spikes import compact, expand
 from spikeshard.partition import Partition
 
 
@@ -26,20 +21,20 @@ def _packed(steps: list[int], gids: list[int]) -> np.ndarray:
 
 def test_spikes_travel_as_counts_per_step_and_four_byte_ids() -> None:
     local = _packed([10, 10, 12, 14], [3, 70000, 5, 2**32 - 1])
-    counts, gids = steps_and_gids(local, first_step=10, n_steps=5)
+    counts, gids = compact(local, first_step=10, n_steps=5)
     assert counts.tolist() == [2, 0, 1, 0, 1] and gids.dtype == np.uint32
     assert gids.tolist() == [3, 70000, 5, 2**32 - 1]
-    np.testing.assert_array_equal(packed_spikes(counts[None, :], gids, 10), local)
+    np.testing.assert_array_equal(expand(counts[None, :], gids, 10), local)
     with pytest.raises(ValueError, match="outside the interval"):
-        steps_and_gids(local, first_step=11, n_steps=3)
+        compact(local, first_step=11, n_steps=3)
 
 
 def test_blocks_of_several_ranks_merge_in_step_then_gid_order() -> None:
     rank0 = _packed([4, 5], [9, 1])
     rank1 = _packed([4, 4, 5], [2, 8, 0])
-    c0, g0 = steps_and_gids(rank0, 4, 2)
-    c1, g1 = steps_and_gids(rank1, 4, 2)
-    merged = packed_spikes(np.stack([c0, c1]), np.concatenate([g0, g1]), 4)
+    c0, g0 = compact(rank0, 4, 2)
+    c1, g1 = compact(rank1, 4, 2)
+    merged = expand(np.stack([c0, c1]), np.concatenate([g0, g1]), 4)
     np.testing.assert_array_equal(merged, np.sort(np.concatenate([rank0, rank1])))
 
 

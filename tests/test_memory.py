@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import spikeshard as ss
-from tests.mpi.networks import mixed_network
+from tests.mpi.network_definitions import mixed_network
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,6 @@
 """Monitors: what SpikeMonitor and StateMonitor hold after one or more runs, resets, the
-progress bar, and the plotting helpers."""
+progress bar, the plotting helpers, and the clear errors for bad record ids, sources and
+variables."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import numpy as np
 import pytest
 
 import spikeshard as ss
-from spikeshard.models import LIF, LIFDelta
+from spikeshard.errors import NetworkError
+from spikeshard.models import LIF, LIFDelta, PoissonSource
+from tests.helpers import ENGINES, esc, two_pops
 
 DT = 1e-4
-BACKENDS = ["rust", "numpy"]
 
 
 def driven(n=20, seed=3, rate_hz=4000.0, record=None):
@@ -29,7 +31,6 @@ def driven(n=20, seed=3, rate_hz=4000.0, record=None):
 # ------------------------------------------------------------------ SpikeMonitor
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_spike_monitor_count_order_and_times(backend):
     net, full, _, _ = driven()
     net.run(0.1, dt=DT, backend=backend, progress=False)
@@ -63,7 +64,7 @@ def test_spikes_are_sorted_by_time_then_id_whatever_order_they_arrive_in():
 
 def test_spike_monitor_is_the_same_on_both_engines():
     results = []
-    for backend in BACKENDS:
+    for backend in ENGINES:
         net, full, part, _ = driven()
         net.run(0.05, dt=DT, backend=backend, progress=False)
         results.append((full.spikes, part.spikes))
@@ -72,7 +73,6 @@ def test_spike_monitor_is_the_same_on_both_engines():
         np.testing.assert_array_equal(a_times, b_times)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_record_restricts_ids(backend):
     net, full, part, _ = driven()
     net.run(0.1, dt=DT, backend=backend, progress=False)
@@ -86,7 +86,6 @@ def test_record_restricts_ids(backend):
     assert part.rates().shape == (3,)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_rates_mean_rate_and_spike_trains(backend):
     net, full, part, _ = driven()
     net.run(0.05, dt=DT, backend=backend, progress=False)
@@ -119,7 +118,6 @@ def test_empty_monitor_before_any_run():
     assert all(len(t) == 0 for t in mon.spike_trains().values())
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_silent_population_has_zero_rates(backend):
     pop = ss.Population(LIF, 5)
     mon = ss.SpikeMonitor(pop)
@@ -128,7 +126,6 @@ def test_silent_population_has_zero_rates(backend):
     np.testing.assert_array_equal(mon.rates(), 0.0)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_spike_times_match_the_membrane_trace(backend):
     """A spike at t means the sample at t shows the reset value and the neuron is
     refractory: spike times and samples are both end-of-step times."""
@@ -150,7 +147,6 @@ def test_spike_times_match_the_membrane_trace(backend):
 # ------------------------------------------------------------------ StateMonitor
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_state_monitor_shapes_and_times(backend):
     net, _, _, vm = driven()
     net.run(0.03, dt=DT, backend=backend, progress=False)
@@ -183,7 +179,6 @@ def test_state_monitor_before_any_run():
     assert vm.v.shape == (0, 2) and vm.t.shape == (0,)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_state_monitor_record_all_and_multiple_variables(backend):
     pop = ss.Population(LIF, 4, params={"i_e": 300.0},
                         initial={"v": [-70.0, -65.0, -60.0, -58.0]})
@@ -200,7 +195,6 @@ def test_state_monitor_record_all_and_multiple_variables(backend):
     np.testing.assert_allclose(vm.v[0], expected, rtol=0, atol=1e-9)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_recording_continues_across_runs(backend):
     net, full, _, vm = driven()
     net.run(0.02, dt=DT, backend=backend, progress=False)
@@ -221,7 +215,6 @@ def test_recording_continues_across_runs(backend):
     np.testing.assert_array_equal(full.ids, full_once.ids)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_reset_clears_monitors_and_rerun_reproduces(backend):
     net, full, part, vm = driven()
     net.run(0.04, dt=DT, backend=backend, progress=False)
@@ -335,3 +328,43 @@ def test_state_monitor_plot(pyplot):
     np.testing.assert_allclose(lines[1].get_xdata(), vm.t)
     assert ax.get_ylabel() == "v (mV)"
     assert vm.plot("refractory").get_ylabel() == "refractory (steps)"
+
+
+# ------------------------------------------------------------------ bad arguments
+
+
+
+@pytest.mark.parametrize("monitor", [ss.SpikeMonitor, ss.StateMonitor])
+@pytest.mark.parametrize(
+    ("record", "text"),
+    [([0, 5], "record contains 5: a has ids 0..4"), ([-1, 2], "record contains -1"),
+     ([0.5], "record = [0.5]: expected a list of neuron ids"), (3, "record = 3"),
+     ([[0, 1]], "record = [[0, 1]]"), ([True, False], "record = [True, False]")],
+)
+def test_monitor_record_ids(monitor, record, text):
+    a, _ = two_pops()
+    with pytest.raises(NetworkError, match=esc(text)):
+        monitor(a, record=record)
+
+
+@pytest.mark.parametrize("monitor", [ss.SpikeMonitor, ss.StateMonitor])
+def test_monitor_source_and_label(monitor):
+    a, _ = two_pops()
+    with pytest.raises(NetworkError, match=esc("source = 'a': expected a Population")):
+        monitor("a")
+    with pytest.raises(NetworkError, match=esc("label = 7: expected a string")):
+        monitor(a, label=7)
+
+
+@pytest.mark.parametrize(
+    ("model", "variables", "text"),
+    [(LIF, ["u"], "StateMonitor variable 'u': LIF has state variables ['v', 'i_syn_ex',"),
+     (LIF, ["v", "V"], "StateMonitor variable 'V'"),
+     (LIFDelta, "i_syn_ex", "StateMonitor variable 'i_syn_ex': LIFDelta"),
+     (PoissonSource, ("v",), "StateMonitor variable 'v': PoissonSource has state variables []"),
+     (LIF, [], "StateMonitor variables is empty")],
+)
+def test_state_monitor_variables(model, variables, text):
+    pop = ss.Population(model, 3)
+    with pytest.raises(NetworkError, match=esc(text)):
+        ss.StateMonitor(pop, variables)

@@ -11,6 +11,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from .threads import available_cores
+
 USAGE = """usage:
   spikeshard info                       versions, engine, SIMD level, MPI library, threads
   spikeshard mpirun -np N script.py ... run script.py on N ranks with the right mpirun flags
@@ -42,12 +44,6 @@ def info() -> str:
     lines.append(f"mpiexec: {find_mpiexec() or 'not found'}")
     lines.append(f"under mpirun: {launched_by_mpirun()}")
     return "\n".join(lines)
-
-
-def available_cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def find_mpiexec() -> str | None:

@@ -6,19 +6,43 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "DEFAULT_BLOCK_SIZE",
+    "GID_BITS",
     "INDEX_ROW_BYTES",
     "MAX_BLOCK_LEN",
+    "MAX_DELAY_STEPS",
+    "MAX_THREADS",
     "NARROW_BLOCKS",
+    "PARALLEL_MIN_NEURONS",
+    "PARALLEL_MIN_PRODUCTS",
+    "PARALLEL_MIN_WORK",
     "NengoProgram",
     "NetworkRunner",
     "ProjectionSpec",
     "build_synapse_table",
+    "kernel_names",
     "nengo_step_neurons",
+    "poisson_counts",
+    "random_draws",
     "simd_level",
     "step_kernel",
     "supported_kernels",
 ]
 
+#: Threads per rank (NetworkRunner, NengoProgram): more is a mistake, not a request.
+MAX_THREADS: int
+#: Neurons per block by default: a block's ring-buffer slot (8 bytes a neuron) stays in L1.
+DEFAULT_BLOCK_SIZE: int
+#: Largest synaptic delay, in steps (per-synapse delays are stored as u16).
+MAX_DELAY_STEPS: int
+#: A packed spike is ``step << GID_BITS | gid``.
+GID_BITS: int
+#: Neuron updates or synaptic events per interval below which NetworkRunner stays on one thread.
+PARALLEL_MIN_WORK: int
+#: NengoProgram splits neuron populations of at least this many neurons over its threads.
+PARALLEL_MIN_NEURONS: int
+#: NengoProgram splits dense and block products of at least this many multiply-adds.
+PARALLEL_MIN_PRODUCTS: int
 #: Most neurons in a block (a synapse's target addresses its neuron in 12 bits).
 MAX_BLOCK_LEN: int
 #: Shards of at most this many blocks store synapse targets in 2 bytes, others in 4.
@@ -153,7 +177,7 @@ class NetworkRunner:
     def add_population(
         self,
         kernel: str,
-        constants: npt.NDArray[np.float64],
+        constants: dict[str, float],
         key: int,
         first_gid: int,
         size: int,
@@ -200,10 +224,17 @@ def nengo_step_neurons(
     n_steps: int,
 ) -> None: ...
 def supported_kernels() -> list[str]: ...
+def kernel_names(kernel: str) -> tuple[list[str], list[str]]: ...
+def random_draws(
+    key: int, a: int, b: npt.NDArray[np.uint64]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def poisson_counts(
+    u: npt.NDArray[np.float64], cdf: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]: ...
 def simd_level() -> str: ...
 def step_kernel(
     kernel: str,
-    constants: npt.NDArray[np.float64],
+    constants: dict[str, float],
     state: npt.NDArray[np.float64],
     inputs_ex: npt.NDArray[np.float64],
     inputs_in: npt.NDArray[np.float64],

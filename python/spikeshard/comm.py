@@ -3,8 +3,9 @@ talks MPI (through mpi4py, on numpy buffers — never pickled objects in the hot
 
 Spikes cross ranks once per exchange interval in a compact form: per sending rank, a count
 of spikes per step of the interval, then the spiking neurons' global ids as 4-byte integers
-(step by step, ascending). The receiver rebuilds the engine's packed ``step << 32 | gid``
-words and sorts them, so every rank delivers the same spikes in the same order.
+(step by step, ascending; ``packed_spikes.compact``). The receiver rebuilds the engine's
+packed spikes and sorts them (``packed_spikes.expand``), so every rank delivers the same
+spikes in the same order.
 
 Two exchanges carry them (``SpikeExchange``): ``allgather`` (every rank receives every spike:
 one ``Allgather`` of the counts and one ``Allgatherv`` of the ids; the default, and the
@@ -23,11 +24,9 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from .arrays import U32Array, U64Array
 from .errors import UnsupportedError
-
-U64Array = npt.NDArray[np.uint64]
-U32Array = npt.NDArray[np.uint32]
-FloatArray = npt.NDArray[np.float64]
+from .packed_spikes import compact, expand, unpack
 
 #: Environment variables set by MPI launchers (Open MPI, MPICH/Hydra, Slurm's PMI).
 _LAUNCHER_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")
@@ -115,32 +114,6 @@ def _displacements(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 # ---------------------------------------------------------------- spike exchanges
 
-_GID_MASK = np.uint64(0xFFFFFFFF)
-
-
-def steps_and_gids(packed: U64Array, first_step: int, n_steps: int
-                   ) -> tuple[npt.NDArray[np.int32], U32Array]:
-    """Sorted packed spikes of one interval as (spikes per step, gids as 4-byte integers)."""
-    steps = (packed >> np.uint64(32)).astype(np.int64) - first_step
-    if steps.size and (steps[0] < 0 or steps[-1] >= n_steps):
-        raise ValueError(f"spikes outside the interval of {n_steps} steps from {first_step}")
-    counts = np.bincount(steps, minlength=n_steps).astype(np.int32)
-    return counts, (packed & _GID_MASK).astype(np.uint32)
-
-
-def packed_spikes(counts: npt.NDArray[np.int32], gids: U32Array, first_step: int
-                  ) -> U64Array:
-    """The inverse of ``steps_and_gids`` for the blocks of several ranks at once: ``counts``
-    of shape (ranks, steps), ``gids`` every rank's ids one after the other. Returns the
-    packed spikes sorted in (step, gid) order."""
-    n_steps = counts.shape[-1]
-    steps = np.repeat(np.tile(np.arange(first_step, first_step + n_steps, dtype=np.uint64),
-                              counts.size // max(n_steps, 1)), counts.ravel())
-    packed = (steps << np.uint64(32)) | gids.astype(np.uint64)
-    packed.sort()
-    return packed
-
-
 class SpikeExchange(Protocol):
     """Moves each interval's spikes to the ranks that need them."""
 
@@ -178,7 +151,7 @@ class AllgatherExchange:
         self.bytes_received = 0
 
     def exchange(self, local: U64Array, first_step: int, n_steps: int) -> U64Array:
-        counts, gids = steps_and_gids(local, first_step, n_steps)
+        counts, gids = compact(local, first_step, n_steps)
         mpi, size = self.comm.comm, self.comm.size
         all_counts = np.empty((size, n_steps), dtype=np.int32)
         mpi.Allgather(counts, all_counts)
@@ -188,7 +161,7 @@ class AllgatherExchange:
             mpi.Allgatherv(gids, [gathered, (per_rank, _displacements(per_rank))])
         self.bytes_sent += (size - 1) * (counts.nbytes + gids.nbytes)
         self.bytes_received += all_counts.nbytes - counts.nbytes + gathered.nbytes - gids.nbytes
-        return packed_spikes(all_counts, gathered, first_step)
+        return expand(all_counts, gathered, first_step)
 
 
 class AlltoallExchange:
@@ -219,7 +192,7 @@ class AlltoallExchange:
     def route(self, local: U64Array) -> tuple[npt.NDArray[np.int64], U64Array]:
         """(destination rank, spike) pairs for the spikes other ranks want, ordered by
         destination and, within one, as ``local`` (sorted)."""
-        gids = (local & _GID_MASK).astype(np.uint32)
+        gids = unpack(local)[1].astype(np.uint32)
         position = np.searchsorted(self.sendable, gids)
         found = position < self.sendable.size
         found[found] = self.sendable[position[found]] == gids[found]
@@ -241,7 +214,7 @@ class AlltoallExchange:
         parts: list[U32Array] = []
         for r in range(size):
             mine = local if r == rank else spikes[bounds[r]:bounds[r + 1]]
-            counts[r], part = steps_and_gids(mine, first_step, n_steps)
+            counts[r], part = compact(mine, first_step, n_steps)
             parts.append(part)
         received_counts = np.empty_like(counts)
         mpi.Alltoall(counts, received_counts)
@@ -254,7 +227,7 @@ class AlltoallExchange:
         own = counts[rank].nbytes + parts[rank].nbytes
         self.bytes_sent += counts.nbytes + send.nbytes - own
         self.bytes_received += received_counts.nbytes + received.nbytes - own
-        return packed_spikes(received_counts, received, first_step)
+        return expand(received_counts, received, first_step)
 
 
 #: The costs ``choose_exchange`` weighs, in seconds: one MPI message (latency), one byte

@@ -22,3 +22,8 @@ class SimulationError(SpikeshardError, RuntimeError):
 
 class UnsupportedError(SpikeshardError, NotImplementedError):
     """The requested feature is not supported by the chosen engine or backend."""
+
+
+class PerformanceWarning(UserWarning):
+    """The network runs, but slower than it could: e.g. populations of a model without a
+    Rust kernel run on the numpy engine."""

@@ -17,11 +17,12 @@ import math
 from dataclasses import dataclass, fields
 
 from . import _engine
-from .build import Layout, delay_rule, exchange_interval, weight_rule
 from .comm import NOMINAL_RATE_HZ
 from .distributions import Normal
 from .engines.rust import block_size
+from .layout import Layout
 from .partition import Partition, expected_synapses
+from .specs import delay_steps_rule, exchange_interval, weight_rule
 
 #: Bytes per local neuron besides its state variables: global and local id (4 + 4), two
 #: spike flags (1 + 1) and a sub-step spike time (8).
@@ -77,7 +78,7 @@ def _longest_delay_steps(layout: Layout, dt: float) -> int:
     """The longest delay any projection can draw, in steps (Normal: mean + 6 sd)."""
     longest = 0
     for i, proj in enumerate(layout.projections):
-        _, low, high = delay_rule(proj.delay, dt, f"projection {i}")
+        _, low, high = delay_steps_rule(proj.delay, dt, f"projection {i}")
         if high is None and isinstance(proj.delay, Normal):
             high = math.floor((proj.delay.mean + 6 * proj.delay.std) / dt + 0.5)
         longest = max(longest, low, high or 0)
@@ -128,7 +129,7 @@ def estimate(layout: Layout, partition: Partition, dt: float, threads: int = 1
             shards = min(threads, blocks)
             target_bytes = 2 if -(-blocks // shards) <= _engine.NARROW_BLOCKS else 4
             weights_vary = weight_rule(proj.weight).kind != "constant"
-            delays_vary = delay_rule(proj.delay, dt, f"projection {i}")[0].kind != "constant"
+            delays_vary = delay_steps_rule(proj.delay, dt, f"projection {i}")[0].kind != "constant"
             synapses += count
             synapse_bytes += count * (target_bytes + 4 * weights_vary + 2 * delays_vary)
             rows += shards * _distinct_sources(proj.pre.n, count / shards, proj.topology)

@@ -7,17 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from . import _validate
+from .arrays import FloatArray, IntArray
 from .errors import NetworkError
 from .population import Population
 
-FloatArray = npt.NDArray[np.float64]
-IdArray = npt.NDArray[np.int64]
 
-
-def _record_ids(source: Population, record: Any, name: str) -> IdArray | None:
+def _record_ids(source: Population, record: Any, name: str) -> IntArray | None:
     """None for every neuron, else sorted unique population-local ids."""
     if record is None or record is True:
         return None
@@ -53,10 +50,10 @@ class SpikeMonitor:
     def reset(self) -> None:
         """Forget everything recorded."""
         self._times: list[FloatArray] = []
-        self._ids: list[IdArray] = []
+        self._ids: list[IntArray] = []
         self.duration = 0.0
 
-    def _append(self, times: FloatArray, ids: IdArray, duration: float) -> None:
+    def _append(self, times: FloatArray, ids: IntArray, duration: float) -> None:
         if self.record is not None:
             keep = np.isin(ids, self.record)
             times, ids = times[keep], ids[keep]
@@ -65,7 +62,7 @@ class SpikeMonitor:
         self.duration += duration
 
     @property
-    def spikes(self) -> tuple[FloatArray, IdArray]:
+    def spikes(self) -> tuple[FloatArray, IntArray]:
         """(times in s, population-local ids), sorted by time then id."""
         if not self._times:
             return np.zeros(0), np.zeros(0, dtype=np.int64)
@@ -78,7 +75,7 @@ class SpikeMonitor:
         return self.spikes[0]
 
     @property
-    def ids(self) -> IdArray:
+    def ids(self) -> IntArray:
         return self.spikes[1]
 
     @property
@@ -87,7 +84,7 @@ class SpikeMonitor:
         return int(sum(len(t) for t in self._times))
 
     @property
-    def recorded_ids(self) -> IdArray:
+    def recorded_ids(self) -> IntArray:
         return np.arange(self.source.n) if self.record is None else self.record
 
     def rates(self) -> FloatArray:
@@ -144,7 +141,7 @@ class StateMonitor:
         self.source = source
         self.variables = list(variables)
         ids = _record_ids(source, record, "StateMonitor")
-        self.record: IdArray = np.arange(source.n) if ids is None else ids
+        self.record: IntArray = np.arange(source.n) if ids is None else ids
         self.label = _validate.label(label)
         self.reset()
 

@@ -5,22 +5,22 @@ from __future__ import annotations
 
 import logging
 import math
-import os
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from . import _validate, memory
-from ._version import __version__
-from .build import BuiltRank, Layout, agree_on_interval, build_rank, fingerprint, make_layout
+from . import _validate, memory, units
+from .arrays import FloatArray
+from .build import BuiltRank, agree_on_interval, build_rank
 from .comm import Comm, LocalExchange, SpikeExchange, world
 from .engines import Engine, rust_supports_model
+from .engines.mixed import MixedEngine
 from .engines.numpy_engine import NumpyEngine
 from .engines.rust import RustEngine
-from .errors import NetworkError, SimulationError, UnsupportedError
+from .errors import NetworkError, PerformanceWarning, SimulationError, UnsupportedError
 from .exchange import check_exchange, plan_exchange
+from .fingerprint import check_ranks_agree, fingerprint
+from .layout import Layout, make_layout
 from .memory import MemoryEstimate
 from .partition import (
     Partition,
@@ -33,6 +33,7 @@ from .partition import (
 )
 from .population import Population
 from .simulate import run_steps
+from .threads import check_threads, default_threads
 
 logger = logging.getLogger("spikeshard")
 
@@ -40,8 +41,6 @@ BACKENDS = ("auto", "rust", "numpy", "mpi")
 #: The default seed (a fixed one, as NEST: the same script gives the same result).
 DEFAULT_SEED = 12345
 DEFAULT_DT = 1e-4
-#: More threads than this per rank is certainly a mistake (each one is an OS thread).
-MAX_THREADS = 1024
 
 
 def _flatten(objects: Iterable[Any]) -> list[Any]:
@@ -52,27 +51,6 @@ def _flatten(objects: Iterable[Any]) -> list[Any]:
         else:
             flat.append(obj)
     return flat
-
-
-def check_threads(threads: Any) -> int:
-    """A thread count in [1, MAX_THREADS], or a NetworkError naming it."""
-    value = _validate.count("threads", threads, 1)
-    if value > MAX_THREADS:
-        raise NetworkError(f"threads = {value}: expected at most {MAX_THREADS}")
-    return value
-
-
-def default_threads(comm: Comm) -> int:
-    """Rayon threads per rank: ``SPIKESHARD_THREADS``, else cores / ranks on this node."""
-    env = os.environ.get("SPIKESHARD_THREADS")
-    if env:
-        if not env.isdigit() or not 1 <= int(env) <= MAX_THREADS:
-            raise NetworkError(
-                f"SPIKESHARD_THREADS = {env!r}: expected an integer in [1, {MAX_THREADS}]")
-        return int(env)
-    from .__main__ import available_cores
-
-    return max(1, available_cores() // max(1, comm.ranks_on_node()))
 
 
 class Network:
@@ -159,7 +137,8 @@ class Network:
 
     @property
     def engine(self) -> str | None:
-        """The engine this rank runs on ("rust" or "numpy"), once built."""
+        """The engine this rank runs on, once built: "rust", "numpy", or "rust+numpy" (the
+        populations of models without a Rust kernel on numpy, the others on Rust)."""
         return None if self._built is None else self._built.engine.name
 
     @property
@@ -184,7 +163,9 @@ class Network:
 
     def build(self, dt: float = DEFAULT_DT, backend: str = "auto") -> None:
         """Builds this rank's share of the network for time step ``dt`` (s)."""
-        dt = _validate.real("dt", dt, low=0.0, low_open=True)
+        checked_dt = _validate.real("dt", dt, low=0.0, low_open=True)
+        units.check_dt("", dt)
+        dt = checked_dt
         if backend not in BACKENDS:
             raise NetworkError(f"backend = {backend!r}: expected one of {list(BACKENDS)}")
         if self._built is not None:
@@ -204,7 +185,7 @@ class Network:
             raise NetworkError("the network has no populations")
         comm = world(require_mpi=backend == "mpi")
         partition = self._make_partition(layout, comm.size)
-        _check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition, self.exchange)
+        check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition, self.exchange)
         engine = self._make_engine(layout, backend, dt, comm)
         self._built = build_rank(layout, dt, self.seed, engine,
                                  lambda index, _: partition.locals(index, comm.rank))
@@ -258,19 +239,31 @@ class Network:
         return "\n".join(lines)
 
     def _make_engine(self, layout: Layout, backend: str, dt: float, comm: Comm) -> Engine:
-        unsupported = sorted({p.model.__name__ for p in layout.populations
-                              if not rust_supports_model(p.model)})
+        """The rank's engine: Rust, numpy, or both (Rust for the populations it implements,
+        numpy for the others), as ``backend`` asks and the models allow."""
+        on_numpy = [p for p in layout.populations if not rust_supports_model(p.model)]
         if backend == "numpy":
             return NumpyEngine(dt)
-        if unsupported:
-            if backend == "rust":
-                raise UnsupportedError(
-                    f"backend='rust': model(s) {unsupported} have no Rust kernel; use "
-                    "backend='numpy' or 'auto'"
-                )
-            logger.info("spikeshard: model(s) %s run on the numpy engine", unsupported)
-            return NumpyEngine(dt)
-        return RustEngine(dt, self.threads or default_threads(comm))
+        if not on_numpy:
+            return RustEngine(dt, self.threads or default_threads(comm))
+        models = sorted({p.model.__name__ for p in on_numpy})
+        if backend == "rust":
+            raise UnsupportedError(
+                f"backend='rust': model(s) {models} have no Rust kernel; use "
+                "backend='numpy' or 'auto'"
+            )
+        mixed = len(on_numpy) < len(layout.populations)
+        if comm.rank == 0:
+            names = ", ".join(f"{p.name} ({p.model.__name__})" for p in on_numpy)
+            others = ("the other populations stay on the Rust engine" if mixed
+                      else "there is no other population")
+            warnings.warn(
+                f"spikeshard: population(s) {names} run on the numpy engine (numpy code per "
+                f"step, typically ten times slower per neuron than Rust): model(s) {models} "
+                f"have no Rust kernel (rust_kernel is None or not compiled in); {others}. "
+                "docs/extending.md says how to give a model a Rust kernel.",
+                PerformanceWarning, stacklevel=4)
+        return MixedEngine(dt, self.threads or default_threads(comm)) if mixed else NumpyEngine(dt)
 
     # ------------------------------------------------------------------ running
 
@@ -312,7 +305,7 @@ class Network:
         for state_monitor in layout.state_monitors:
             state_monitor.reset()
 
-    def get_state(self, population: Population, variable: str) -> npt.NDArray[np.float64]:
+    def get_state(self, population: Population, variable: str) -> FloatArray:
         """A state variable of every neuron of ``population`` (gathered from all ranks: under
         MPI every rank must call it)."""
         if self._built is None or self._comm is None:
@@ -332,18 +325,3 @@ class Network:
         return (f"Network({len(layout.populations)} populations, {layout.n_neurons} neurons, "
                 f"{len(layout.projections)} projections, seed={self.seed})")
 
-
-def _check_ranks_agree(comm: Comm, network_hash: str, partition: Partition,
-                       exchange: str) -> None:
-    """All ranks must run the same spikeshard and build the same network and partition, and
-    ask for the same spike exchange."""
-    mine = (__version__, network_hash, partition.fingerprint(), exchange)
-    everyone = comm.allgather_object(mine)
-    for rank, theirs in enumerate(everyone):
-        if theirs != mine:
-            what = ("spikeshard version", "network", "partition", "exchange")
-            differs = next(w for w, a, b in zip(what, mine, theirs, strict=True) if a != b)
-            raise SimulationError(
-                f"rank {rank} has a different {differs} than rank {comm.rank} "
-                f"({theirs} vs {mine}): every rank must run the same script and version"
-            )

@@ -18,19 +18,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _validate
+from .arrays import FloatArray, IntArray, U32Array
 from .errors import NetworkError, UnsupportedError
+from .layout import Layout
 from .population import Population, PopulationSlice
-
-if TYPE_CHECKING:
-    from .build import Layout
-
-IntArray = npt.NDArray[np.int64]
 
 
 def even_slice(n: int, n_parts: int, part: int) -> tuple[int, int]:
@@ -55,8 +52,8 @@ class PartitionGraph:
     population: IntArray
     start: IntArray
     stop: IntArray
-    work: npt.NDArray[np.float64]
-    edges: tuple[IntArray, IntArray, npt.NDArray[np.float64]]
+    work: FloatArray
+    edges: tuple[IntArray, IntArray, FloatArray]
 
     @property
     def n_blocks(self) -> int:
@@ -232,7 +229,7 @@ class Partition:
     n_ranks: int
     ranges: list[list[tuple[int, int, int]]]
 
-    def locals(self, population: int, rank: int) -> npt.NDArray[np.uint32]:
+    def locals(self, population: int, rank: int) -> U32Array:
         """Population-local ids of ``population`` owned by ``rank``, ascending."""
         pieces = [np.arange(s, e, dtype=np.uint32)
                   for s, e, r in self.ranges[population] if r == rank and e > s]

@@ -9,14 +9,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _validate
+from . import _validate, units
 from .distributions import Normal, Uniform
 from .errors import NetworkError
 from .population import Population
 
 TOPOLOGIES = ("random", "all_to_all", "one_to_one", "fixed_indegree", "fixed_outdegree")
 
-WeightLike = float | Uniform | Normal | npt.ArrayLike
+#: A weight or a delay: one number, a distribution, or one value per connection.
+ValueLike = float | Uniform | Normal | npt.ArrayLike
 
 
 class Projection:
@@ -56,14 +57,14 @@ class Projection:
         self,
         pre: Population,
         post: Population,
-        weight: Any = 1.0,
+        weight: ValueLike = 1.0,
         topology: str = "all_to_all",
         probability: float | None = None,
         *,
         indegree: int | None = None,
         outdegree: int | None = None,
         connections: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-        delay: Any = None,
+        delay: ValueLike | None = None,
         allow_autapses: bool = True,
         allow_multapses: bool = True,
         label: str | None = None,
@@ -90,6 +91,8 @@ class Projection:
             self.topology = self._set_topology(topology, probability, indegree, outdegree)
         self.weight = self._check_value("weight", weight)
         self.delay = None if delay is None else self._check_value("delay", delay, positive=True)
+        if delay is not None:
+            units.check_delay(delay)
 
     @property
     def n_connections(self) -> int | None:

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from . import packed_spikes
 from .build import BuiltRank
 from .comm import Comm, SpikeExchange
 
 #: Wall-clock seconds between progress updates (and Python round-trips in one process).
 PROGRESS_PERIOD_S = 0.25
-_GID_MASK = np.uint64(0xFFFFFFFF)
 
 
 class _Progress:
@@ -102,12 +102,13 @@ def collect(built: BuiltRank, comm: Comm, first_step: int, n_steps: int) -> None
         packed, offsets = built.engine.take_spikes(engine_population)
         packed = comm.allgather_array(packed)
         offsets = comm.allgather_array(np.asarray(offsets, dtype=np.float64))
-        steps = (packed >> np.uint64(32)).astype(np.float64)
+        packed_steps, gids = packed_spikes.unpack(packed)
+        steps = packed_steps.astype(np.float64)
         if pop.model.precise_spike_times:
             times = steps * dt + offsets
         else:
             times = (steps + 1.0) * dt
-        ids = (packed & _GID_MASK).astype(np.int64) - layout.first_gid[index]
+        ids = gids.astype(np.int64) - layout.first_gid[index]
         for mon in layout.spike_monitors:
             if mon.source is pop:
                 mon._append(times, ids, n_steps * dt)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import _validate
+from . import _validate, units
 from .errors import NetworkError
 from .population import Population
 
@@ -52,6 +52,8 @@ class PoissonInput:
         if target is not None and not target.model.receives_input:
             raise NetworkError(f"target = {target.name}: its model takes no input")
         self.dt = None if dt is None else _validate.real("dt", dt, low=0.0, low_open=True)
+        if dt is not None:
+            units.check_dt("PoissonInput", dt)
         self.label = _validate.label(label)
 
     def resolve_target(self, populations: list[Population]) -> Population:

@@ -8,7 +8,7 @@ import pytest
 import spikeshard as ss
 from spikeshard import _engine
 from spikeshard.models.base import StepContext
-from tests.helpers import assert_same_spikes, brunel, cuba, spikes_of
+from tests.helpers import ENGINES, assert_same_spikes, brunel, cuba, spikes_of
 
 
 def _run(factory, backend: str, duration: float, **kwargs):
@@ -97,7 +97,7 @@ def test_lif_refractory_state_identical():
         return ss.Network(pop, proj, drive, *mons, seed=5, threads=1), mons, pop
 
     results = {}
-    for backend in ("rust", "numpy"):
+    for backend in ENGINES:
         net, mons, pop = factory()
         net.run(0.03, dt=1e-4, backend=backend, progress=False)
         middle = net.get_state(pop, "refractory")

@@ -36,7 +36,6 @@ def test_lif_fi_curve_matches_formula(backend, dt, duration):
         assert measured == pytest.approx(expected, rel=0.01), current
 
 
-@pytest.mark.parametrize("backend", ["rust", "numpy"])
 def test_lif_below_rheobase_is_silent(backend):
     pop = ss.Population(ss.models.LIF, n=3, params={"i_e": 370.0})  # R*I = 14.8 mV < 15 mV
     mon = ss.SpikeMonitor(pop)
@@ -44,7 +43,6 @@ def test_lif_below_rheobase_is_silent(backend):
     assert mon.count == 0
 
 
-@pytest.mark.parametrize("backend", ["rust", "numpy"])
 def test_lif_delta_trace_matches_closed_form(backend):
     """A driver fires regularly; each spike moves the target's membrane by w exactly one
     delay after the spike time, then decays with tau_m."""

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from spikeshard.__main__ import mpirun_command
-from tests.mpi.networks import NETWORKS, PLACEMENTS
+from tests.mpi.network_definitions import NETWORKS, PLACEMENTS
 
 pytestmark = pytest.mark.mpi
 HERE = Path(__file__).parent
@@ -29,7 +29,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("mpi")
     runs = [(n, 1) for n in RANKS] + [(2, 2)]
     for n_ranks, threads in runs:
-        done = mpirun(n_ranks, str(HERE / "mpi_networks.py"), str(out), str(threads),
+        done = mpirun(n_ranks, str(HERE / "run_networks.py"), str(out), str(threads),
                       *NETWORKS)
         assert done.returncode == 0, done.stderr[-3000:]
     return out
@@ -84,7 +84,7 @@ def test_two_threads_per_rank_give_the_same_spikes(outputs: Path, name: str) -> 
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_mpi_matches_a_plain_serial_run(outputs: Path, name: str) -> None:
     net, monitors, duration, dt = NETWORKS[name](1)
-    net.run(duration, dt=dt, backend="rust", progress=False)
+    net.run(duration, dt=dt, backend="auto", progress=False)  # Rust, and numpy for user models
     reference = _load(outputs, name, 1)
     for k, mon in enumerate(monitors):
         if hasattr(mon, "spikes"):

@@ -8,7 +8,7 @@ Semantics of one step ``s`` (time ``s*dt`` to ``(s+1)*dt``) of a population:
 2. each Poisson drive adds ``count * weight`` to the input of its neurons (a count is the
    number of entries of the drive's cumulative Poisson table below a uniform draw);
 3. the model kernel updates the state and flags spikes; the slot is cleared;
-4. spikes are collected as packed ``s << 32 | gid``.
+4. spikes are collected as packed ``s << GID_BITS | gid`` (``packed_spikes``).
 After each interval (at most the smallest delay), every spike of the interval is delivered:
 for each spike in (step, gid) order, each projection in order, each synapse of the source's
 row in order, the weight is added to slot ``(step + delay) % ring_len`` of its target
@@ -21,12 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _engine, rng
+from .. import _engine, packed_spikes, rng
 from .._engine import ProjectionSpec
-from ..models.base import NeuronModel, StepContext
-from . import FloatArray, U32Array, U64Array
-
-_GID_MASK = np.uint64(0xFFFFFFFF)
+from ..arrays import FloatArray, U32Array, U64Array
+from ..models.base import KernelConstants, NeuronModel, StepContext
 
 
 @dataclass
@@ -36,7 +34,7 @@ class _Table:
     offsets: np.ndarray
     targets: np.ndarray
     weights: FloatArray
-    delays: np.ndarray
+    delay_steps: np.ndarray
 
 
 @dataclass
@@ -60,7 +58,7 @@ class _Recorder:
 @dataclass
 class _Population:
     model: type[NeuronModel]
-    constants: FloatArray
+    constants: KernelConstants
     key: int
     first_gid: int
     size: int
@@ -81,21 +79,21 @@ class _Population:
 class NumpyEngine:
     name = "numpy"
 
-    def __init__(self, dt: float, threads: int = 1) -> None:
+    def __init__(self, dt: float) -> None:
         self.dt = dt
         self.threads = 1
         self.step = 0
         self.populations: list[_Population] = []
-        self.min_delay: int | None = None
-        self.max_delay = 0
+        self.min_delay_steps: int | None = None
+        self.max_delay_steps = 0
         self.n_recorders = 0
 
-    def add_population(self, model: type[NeuronModel], constants: FloatArray, key: int,
+    def add_population(self, model: type[NeuronModel], constants: KernelConstants, key: int,
                        first_gid: int, size: int, locals_: U32Array,
                        state: list[FloatArray]) -> int:
         locals_ = np.asarray(locals_, dtype=np.uint32)
         self.populations.append(_Population(
-            model=model, constants=np.asarray(constants, dtype=np.float64), key=key,
+            model=model, constants=constants, key=key,
             first_gid=first_gid, size=size, locals=locals_,
             state=[np.array(v, dtype=np.float64) for v in state],
             gids=(locals_ + np.uint32(first_gid)).astype(np.uint32),
@@ -105,20 +103,21 @@ class NumpyEngine:
     def add_projection(self, post: int, spec: ProjectionSpec) -> int:
         pop = self.populations[post]
         table = _engine.build_synapse_table(spec, pop.locals)
-        delays = np.asarray(table["delays"], dtype=np.int64)
+        delay_steps = np.asarray(table["delays"], dtype=np.int64)
         pop.tables.append(_Table(
             pre_first_gid=spec.pre_first_gid,
             pre_n=spec.pre_n,
             offsets=np.asarray(table["offsets"], dtype=np.int64),
             targets=np.asarray(table["targets"], dtype=np.int64),
             weights=np.asarray(table["weights"], dtype=np.float64),
-            delays=delays,
+            delay_steps=delay_steps,
         ))
-        if delays.size:
-            low = int(delays.min())
-            self.min_delay = low if self.min_delay is None else min(self.min_delay, low)
-            self.max_delay = max(self.max_delay, int(delays.max()))
-        return int(delays.size)
+        if delay_steps.size:
+            low = int(delay_steps.min())
+            self.min_delay_steps = (low if self.min_delay_steps is None
+                                    else min(self.min_delay_steps, low))
+            self.max_delay_steps = max(self.max_delay_steps, int(delay_steps.max()))
+        return int(delay_steps.size)
 
     def add_drive(self, population: int, targets: U32Array, weight: float, key: int,
                   n_chunks: int, cdf: FloatArray) -> None:
@@ -147,16 +146,16 @@ class NumpyEngine:
         return recorder.id
 
     def longest_interval(self) -> int | None:
-        return self.min_delay
+        return self.min_delay_steps
 
-    def prepare(self, interval: int, max_delay: int) -> None:
-        if interval < 1 or (self.min_delay is not None and interval > self.min_delay):
+    def prepare(self, interval: int, max_delay_steps: int) -> None:
+        if interval < 1 or (self.min_delay_steps is not None and interval > self.min_delay_steps):
             raise ValueError(
                 f"invalid interval = {interval}: expected at least one step and at most the "
-                f"smallest delay ({self.min_delay} steps)")
+                f"smallest delay ({self.min_delay_steps} steps)")
         # Spikes are delivered at the end of their interval: pending input then arrives
         # within the longest delay after the interval's last step (see rust/src/engine/ring.rs).
-        needed = max(max_delay, self.max_delay) + 1
+        needed = max(max_delay_steps, self.max_delay_steps) + 1
         for pop in self.populations:
             if needed <= pop.ring_len:
                 continue
@@ -192,7 +191,7 @@ class NumpyEngine:
         input_ex[:] = 0.0
         input_in[:] = 0.0
         index = np.flatnonzero(spiked)
-        packed = (np.uint64(step) << np.uint64(32)) | pop.gids[index].astype(np.uint64)
+        packed = packed_spikes.pack(step, pop.gids[index])
         if pop.record:
             pop.recorded.append(packed)
             if offsets is not None:
@@ -205,8 +204,8 @@ class NumpyEngine:
         spikes = np.asarray(spikes, dtype=np.uint64)
         if spikes.size == 0:
             return
-        steps = (spikes >> np.uint64(32)).astype(np.int64)
-        gids = (spikes & _GID_MASK).astype(np.int64)
+        packed_steps, packed_gids = packed_spikes.unpack(spikes)
+        steps, gids = packed_steps.astype(np.int64), packed_gids.astype(np.int64)
         for pop in self.populations:
             self._deliver_to(pop, steps, gids)
 
@@ -227,7 +226,7 @@ class NumpyEngine:
             spike_of_synapse = np.repeat(spike_pos, lengths)
             order_spike.append(spike_of_synapse)
             order_table.append(np.full(total, t))
-            slots.append((steps[spike_of_synapse] + table.delays[synapses]) % pop.ring_len)
+            slots.append((steps[spike_of_synapse] + table.delay_steps[synapses]) % pop.ring_len)
             targets.append(table.targets[synapses])
             weights.append(table.weights[synapses])
         if not weights:
@@ -278,7 +277,7 @@ class NumpyEngine:
     def synapse_footprint(self) -> tuple[int, int]:
         tables = [t for pop in self.populations for t in pop.tables]
         n = sum(len(t.targets) for t in tables)
-        nbytes = sum(t.offsets.nbytes + t.targets.nbytes + t.weights.nbytes + t.delays.nbytes
+        nbytes = sum(t.offsets.nbytes + t.targets.nbytes + t.weights.nbytes + t.delay_steps.nbytes
                      for t in tables)
         return n, nbytes
 

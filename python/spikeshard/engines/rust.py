@@ -8,17 +8,60 @@ import numpy as np
 
 from .. import _engine
 from .._engine import ProjectionSpec
-from ..errors import UnsupportedError
-from ..models.base import NeuronModel
-from . import FloatArray, U32Array, U64Array, rust_supports_model
+from ..arrays import FloatArray, U32Array, U64Array
+from ..errors import ModelError, UnsupportedError
+from ..models.base import KernelConstants, NeuronModel
 
 #: Smallest block worth handing to a thread: every block looks up the row of every spike, so
-#: smaller blocks cost more in delivery than they gain in balance (CUBA with 2 threads: blocks
-#: of 400 neurons ran 1.5x slower than blocks of 1,600).
+#: smaller blocks cost more in delivery than they gain in balance (measured in
+#: benchmarks/README.md, "Block sizes").
 MIN_BLOCK_SIZE = 1024
-#: Largest block (the engine's limit): one ring-buffer slot of a block (8 bytes a neuron)
-#: stays in the L1 cache while spikes are delivered into it.
-MAX_BLOCK_SIZE: int = _engine.MAX_BLOCK_LEN
+#: Largest block: the Rust engine's default, with which one ring-buffer slot of a block
+#: (8 bytes a neuron) stays in the L1 cache while spikes are delivered into it.
+MAX_BLOCK_SIZE: int = _engine.DEFAULT_BLOCK_SIZE
+
+
+def rust_supports_model(model: type[NeuronModel] | str) -> bool:
+    """Whether the compiled Rust engine implements ``model`` (exported as
+    ``spikeshard._rust_supports_model``, SC-NeuroCore's name).
+
+    ``model`` is a model class, or its name: a class name (``"LIF"``, or a user model's
+    class name) or a Rust kernel name (``"lif"``). A class is supported when its
+    ``rust_kernel`` names one of ``_engine.supported_kernels()``. Populations of models for
+    which this is False run on the numpy engine with ``backend="auto"`` (the others stay on
+    Rust) and are refused by ``backend="rust"``.
+    """
+    if isinstance(model, str):
+        return _supports_name(model)
+    if not (isinstance(model, type) and issubclass(model, NeuronModel)):
+        raise ModelError(f"model = {model!r}: expected a neuron model class or its name")
+    return model.rust_kernel is not None and model.rust_kernel in _engine.supported_kernels()
+
+
+def _supports_name(name: str) -> bool:
+    if name in _engine.supported_kernels():
+        return True
+    classes = [cls for cls in _model_classes() if cls.__name__ == name or cls.name == name]
+    answers = {rust_supports_model(cls) for cls in classes}
+    if len(answers) == 1:
+        return answers.pop()
+    known = sorted({cls.__name__ for cls in _model_classes()})
+    if not classes:
+        raise ModelError(f"model = {name!r}: no neuron model class or Rust kernel has this "
+                         f"name; known models: {known}")
+    raise ModelError(f"model = {name!r}: several model classes have this name and only some "
+                     "have a Rust kernel; pass the class itself")
+
+
+def _model_classes() -> list[type[NeuronModel]]:
+    """Every NeuronModel subclass defined so far (spikeshard's and the user's)."""
+    found: list[type[NeuronModel]] = []
+    pending = list(NeuronModel.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found
 
 
 def block_size(n_local: int, threads: int) -> int:
@@ -32,6 +75,8 @@ def block_size(n_local: int, threads: int) -> int:
 
 
 class RustEngine:
+    """The ``Engine`` on the native ``NetworkRunner`` with ``threads`` rayon threads."""
+
     name = "rust"
 
     def __init__(self, dt: float, threads: int = 1) -> None:
@@ -41,7 +86,7 @@ class RustEngine:
     def threads(self) -> int:
         return int(self.runner.n_threads)
 
-    def add_population(self, model: type[NeuronModel], constants: FloatArray, key: int,
+    def add_population(self, model: type[NeuronModel], constants: KernelConstants, key: int,
                        first_gid: int, size: int, locals_: U32Array,
                        state: list[FloatArray]) -> int:
         if model.rust_kernel is None or not rust_supports_model(model):
@@ -68,8 +113,8 @@ class RustEngine:
     def longest_interval(self) -> int | None:
         return self.runner.longest_interval()
 
-    def prepare(self, interval: int, max_delay: int) -> None:
-        self.runner.prepare(interval, max_delay)
+    def prepare(self, interval: int, max_delay_steps: int) -> None:
+        self.runner.prepare(interval, max_delay_steps)
 
     def advance(self, n_steps: int) -> U64Array:
         return np.asarray(self.runner.advance(n_steps))

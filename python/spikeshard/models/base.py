@@ -4,8 +4,9 @@ A model is a class (users pass the class itself: ``Population(LIF, n=100)``). It
 
 - ``parameters``: every parameter with its default, unit and allowed range;
 - ``state_variables``: the per-neuron arrays, in the order both engines store them;
-- ``constants(params, dt)``: the numbers the kernels need (propagators, thresholds), computed
-  once in Python so that the Rust and numpy engines use identical values;
+- ``constants(params, dt)``: the numbers the kernels need (propagators, thresholds), by name,
+  computed once in Python so that the Rust and numpy engines use identical values (the Rust
+  kernel reads each constant by its name and refuses missing or unknown names);
 - ``update(...)``: the numpy kernel, advancing all neurons of a block by one step. It is the
   executable specification that the Rust kernel named ``rust_kernel`` must reproduce.
 
@@ -22,14 +23,25 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from .. import units
+from ..arrays import FloatArray
 from ..errors import ModelError
 
-FloatArray = npt.NDArray[np.float64]
+#: A kernel's constants by name (``NeuronModel.constants``).
+KernelConstants = dict[str, float]
 
 
 @dataclass(frozen=True)
 class Parameter:
-    """One model parameter: default value, unit and the open/closed range it must lie in."""
+    """One model parameter: default value, unit, the open/closed range it must lie in, and
+    the range of magnitudes it plausibly has in its unit.
+
+    ``plausible = (low, high)``: a value whose magnitude is below ``low`` or ``high`` or more
+    (either may be None; zero always passes) is almost certainly in another unit — a time
+    constant of 10 "seconds" is NEST's 10 ms — and raises ``units.UnitError`` saying what
+    was probably meant, unless the user states the unit (``ss.seconds(10.0)``). Time
+    constants and refractory periods use ``plausible=units.TIME_CONSTANT``.
+    """
 
     name: str
     default: float
@@ -41,6 +53,7 @@ class Parameter:
     high_inclusive: bool = True
     #: Whether +-inf is a meaningful value (e.g. "no lower bound").
     allow_infinite: bool = False
+    plausible: tuple[float | None, float | None] | None = None
 
     def validate(self, value: object, model: str) -> float:
         """Returns ``value`` as a float, or raises naming the model, parameter and range."""
@@ -66,6 +79,9 @@ class Parameter:
                 f"{model} parameter {self.name!r} = {number!r} {self.unit}: expected a value "
                 f"in {self._range_text()}"
             )
+        if self.plausible is not None:
+            units.check_plausible(f"{model} parameter", self.name, value, self.unit,
+                                  *self.plausible)
         return number
 
     def _range_text(self) -> str:
@@ -162,14 +178,15 @@ class NeuronModel:
         """Raise ModelError if the model cannot run at ``dt`` (seconds)."""
 
     @classmethod
-    def constants(cls, params: Mapping[str, float], dt: float) -> FloatArray:
-        """The kernel constants for step ``dt`` (seconds), in the kernel's order."""
+    def constants(cls, params: Mapping[str, float], dt: float) -> KernelConstants:
+        """The kernel constants for step ``dt`` (seconds), by name: what ``update`` (and the
+        Rust kernel, which reads them by these names) needs."""
         raise NotImplementedError(f"{cls.__name__}.constants")
 
     @classmethod
     def update(
         cls,
-        constants: FloatArray,
+        constants: KernelConstants,
         state: list[FloatArray],
         input_ex: FloatArray,
         input_in: FloatArray,

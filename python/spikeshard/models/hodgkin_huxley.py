@@ -17,8 +17,16 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from .. import units
 from ..errors import ModelError
-from .base import FloatArray, NeuronModel, Parameter, StateVariable, StepContext
+from .base import (
+    FloatArray,
+    KernelConstants,
+    NeuronModel,
+    Parameter,
+    StateVariable,
+    StepContext,
+)
 
 #: A variable whose own relaxation rate lambda (1/ms) exceeds STIFF_FACTOR / h (h the sub-step)
 #: gets an exponential treatment: the part of lambda above STIFF_FACTOR / h goes into the linear
@@ -65,39 +73,10 @@ _W4_TAYLOR = _series([(4, 3), (-1, 2)], 15)
 _SIXTH = _W1_TAYLOR[0]
 _THIRD = _W2_TAYLOR[0]
 
-# Layout of the constants array (shared with HhConstants::from_slice in Rust): two blocks of
-# sub-step constants (the fine sub-step for active neurons, the coarse one for quiet neurons),
-# then the model constants.
-(
-    _N_SUB,
-    _H,
-    _H_HALF,
-    _H_SECONDS,
-    _LAMBDA0,
-    _P_EX_HALF,
-    _P_EX_FULL,
-    _P_IN_HALF,
-    _P_IN_FULL,
-) = range(9)
-_MODE_SIZE = 9
-_FINE = 0
-_QUIET = _MODE_SIZE
-(
-    _INV_C_M,
-    _G_NA,
-    _G_K,
-    _G_L,
-    _E_NA,
-    _E_K,
-    _GL_EL_IE,
-    _V_SPIKE,
-    _K_M,
-    _K_H,
-    _K_N,
-    _V_ACTIVE,
-    _DT_MS,
-) = range(2 * _MODE_SIZE, 2 * _MODE_SIZE + 13)
-N_CONSTANTS = 2 * _MODE_SIZE + 13
+#: The constants of one sub-step length, given twice (names prefixed ``fine_`` for active
+#: neurons and ``quiet_`` for quiet ones); the Rust kernel reads them by these names.
+_MODE_NAMES = ("n_sub", "h", "h_half", "h_seconds", "lambda0", "p_ex_half", "p_ex_full",
+               "p_in_half", "p_in_full")
 
 #: Resting potential the state starts from (mV).
 V_INIT = -65.0
@@ -135,21 +114,21 @@ def _vtrap(x: FloatArray, e10: FloatArray, k: float) -> tuple[FloatArray, FloatA
 
 
 def _membrane(
-    c: FloatArray, y: FloatArray, i_syn: FloatArray | float
+    c: KernelConstants, y: FloatArray, i_syn: FloatArray | float
 ) -> tuple[FloatArray, FloatArray]:
     """dv/dt (mV/ms) and the total membrane conductance (mS/cm²)."""
     v, m, h, n = y
-    g_na = c[_G_NA] * (m * m * m * h)
+    g_na = c["g_na"] * (m * m * m * h)
     n2 = n * n
-    g_k = c[_G_K] * (n2 * n2)
-    g_total = g_na + g_k + c[_G_L]
+    g_k = c["g_k"] * (n2 * n2)
+    g_total = g_na + g_k + c["g_l"]
     # sum of g_x (e_x - v) + i_e + i_syn, as (sum of g_x e_x + i_e + i_syn) - g_total v
-    drive = g_na * c[_E_NA] + (g_k * c[_E_K] + (c[_GL_EL_IE] + i_syn))
-    return (drive - g_total * v) * c[_INV_C_M], g_total
+    drive = g_na * c["e_na"] + (g_k * c["e_k"] + (c["gl_el_ie"] + i_syn))
+    return (drive - g_total * v) * c["inv_c_m"], g_total
 
 
 def _derivatives(
-    c: FloatArray, y: FloatArray, i_syn: FloatArray, with_rates: bool = False
+    c: KernelConstants, y: FloatArray, i_syn: FloatArray, with_rates: bool = False
 ) -> tuple[FloatArray, FloatArray | None]:
     """dy/dt (per ms) of y = (v, m, h, n) stacked as rows, and optionally each variable's own
     relaxation rate -d(dy_i/dt)/dy_i (1/ms): g_total/c_m for v and alpha + beta for a gate."""
@@ -168,9 +147,9 @@ def _derivatives(
     e20 = e40 * e40
     e18 = e20 * b4
     e10 = e20 * e20
-    num_m, den_m = _vtrap(v_r * 0.1 + 4.0, e10, c[_K_M])
-    num_n, den_n = _vtrap(v_r * 0.1 + 5.5, e10, c[_K_N])
-    den_h = e10 * c[_K_H] + 1.0
+    num_m, den_m = _vtrap(v_r * 0.1 + 4.0, e10, c["k_m"])
+    num_n, den_n = _vtrap(v_r * 0.1 + 5.5, e10, c["k_n"])
+    den_h = e10 * c["k_h"] + 1.0
     # One division gives the three reciprocals 1/den_m, 1/den_n, 1/den_h.
     dd = den_m * den_n
     q = 1.0 / (dd * den_h)
@@ -184,7 +163,7 @@ def _derivatives(
     lam = np.empty_like(y)
     f = np.empty_like(y)
     f[0], g_total = _membrane(c, y, i_syn)
-    lam[0] = g_total * c[_INV_C_M]
+    lam[0] = g_total * c["inv_c_m"]
     lam[1] = alpha_m + beta_m
     lam[2] = alpha_h + beta_h
     lam[3] = alpha_n + beta_n
@@ -203,17 +182,18 @@ def _horner(coefficients: tuple[float, ...], x: FloatArray) -> FloatArray:
 
 
 def _etd_weights(
-    mode: FloatArray, lin: FloatArray
+    mode: KernelConstants, lin: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """exp(z/2), exp(z), (h/2) phi1(z/2), w1(z), w2(z), w4(z) for z = h * lin (lin <= 0)."""
-    z = mode[_H] * lin
-    zh = mode[_H_HALF] * lin
+    z = mode["h"] * lin
+    zh = mode["h_half"] * lin
     e2 = np.exp(zh)
     e = e2 * e2
     small = z > -_ETD_TAYLOR_LIMIT
-    # Closed forms, evaluated where |z| >= 0.5 (elsewhere on a dummy z = -1).
+    # Closed forms, evaluated where |z| >= 0.5 (elsewhere on z = -1 and e2 as it is, which
+    # keeps them finite, and discarded).
     zs = np.where(small, -1.0, z)
-    es = np.where(small, math.exp(-0.5), e2)
+    es = e2
     inv_z = 1.0 / zs
     iz3 = inv_z * inv_z * inv_z
     ee = es * es
@@ -225,11 +205,11 @@ def _etd_weights(
     w4 = np.where(
         small, _horner(_W4_TAYLOR, z), (-4.0 - 3.0 * zs - zs * zs + ee * (4.0 - zs)) * iz3
     )
-    return e2, e, mode[_H_HALF] * phi1h, w1, w2, w4
+    return e2, e, mode["h_half"] * phi1h, w1, w2, w4
 
 
 def _advance(
-    c: FloatArray, mode: FloatArray, y: FloatArray, syn_ex: FloatArray, syn_in: FloatArray
+    c: KernelConstants, mode: KernelConstants, y: FloatArray, syn_ex: FloatArray, syn_in: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_], FloatArray]:
     """All sub-steps of one step for the neurons in the columns of y = (v, m, h, n), with the
     sub-step constants ``mode``. Returns y, the synaptic currents, the spike flags and offsets."""
@@ -237,12 +217,12 @@ def _advance(
     crossed_at = np.full(n_neurons, -1.0)
     v_before = np.zeros(n_neurons)
     v_after = np.ones(n_neurons)
-    h = mode[_H]
-    h_half = mode[_H_HALF]
-    for j in range(int(mode[_N_SUB])):
+    h = mode["h"]
+    h_half = mode["h_half"]
+    for j in range(int(mode["n_sub"])):
         i_start = syn_ex + syn_in
-        i_mid = syn_ex * mode[_P_EX_HALF] + syn_in * mode[_P_IN_HALF]
-        i_end = syn_ex * mode[_P_EX_FULL] + syn_in * mode[_P_IN_FULL]
+        i_mid = syn_ex * mode["p_ex_half"] + syn_in * mode["p_in_half"]
+        i_end = syn_ex * mode["p_ex_full"] + syn_in * mode["p_in_full"]
         f0, lam = _derivatives(c, y, i_start, with_rates=True)
         assert lam is not None
         # Where v moves far within the sub-step (a strong synaptic kick), the gates can open so
@@ -251,9 +231,9 @@ def _advance(
         violent = np.abs(h * f0[0]) > _VIOLENT_DV
         if np.any(violent):
             g_pred = np.clip(y + h * f0, 0.0, 1.0)
-            lam_v_pred = _membrane(c, g_pred, 0.0)[1] * c[_INV_C_M]
+            lam_v_pred = _membrane(c, g_pred, 0.0)[1] * c["inv_c_m"]
             lam[0] = np.where(violent, np.maximum(lam[0], lam_v_pred), lam[0])
-        excess = lam - mode[_LAMBDA0]
+        excess = lam - mode["lambda0"]
         lin = np.where(excess > 0.0, -excess, 0.0)
         if np.any(lin != 0.0):
             e2, e, a2, w1, w2, w4 = _etd_weights(mode, lin)
@@ -276,16 +256,16 @@ def _advance(
             y_new = y + h * ((_SIXTH * f0 + _THIRD * (na + nb)) + _SIXTH * nc)
         # Keep the state's gates in [0, 1] as well (see _derivatives).
         y_new[1:] = np.clip(y_new[1:], 0.0, 1.0)
-        first = (crossed_at < 0.0) & (y[0] < c[_V_SPIKE]) & (y_new[0] >= c[_V_SPIKE])
+        first = (crossed_at < 0.0) & (y[0] < c["v_spike"]) & (y_new[0] >= c["v_spike"])
         crossed_at = np.where(first, float(j), crossed_at)
         v_before = np.where(first, y[0], v_before)
         v_after = np.where(first, y_new[0], v_after)
-        syn_ex = syn_ex * mode[_P_EX_FULL]
-        syn_in = syn_in * mode[_P_IN_FULL]
+        syn_ex = syn_ex * mode["p_ex_full"]
+        syn_in = syn_in * mode["p_in_full"]
         y = y_new
     spiked = crossed_at >= 0.0
-    fraction = (c[_V_SPIKE] - v_before) / (v_after - v_before)
-    offsets = np.where(spiked, (crossed_at + fraction) * mode[_H_SECONDS], 0.0)
+    fraction = (c["v_spike"] - v_before) / (v_after - v_before)
+    offsets = np.where(spiked, (crossed_at + fraction) * mode["h_seconds"], 0.0)
     return y, syn_ex, syn_in, spiked, offsets
 
 
@@ -365,6 +345,7 @@ class HodgkinHuxleyNeuron(NeuronModel):
             "decay time constant of the excitatory synaptic current",
             low=0.0,
             low_inclusive=False,
+            plausible=units.TIME_CONSTANT,
         ),
         Parameter(
             "tau_syn_in",
@@ -373,6 +354,7 @@ class HodgkinHuxleyNeuron(NeuronModel):
             "decay time constant of the inhibitory synaptic current",
             low=0.0,
             low_inclusive=False,
+            plausible=units.TIME_CONSTANT,
         ),
         Parameter("i_e", 0.0, "µA/cm²", "constant bias current"),
         Parameter("v_spike", 0.0, "mV", "a spike is an upward crossing of this potential"),
@@ -383,6 +365,7 @@ class HodgkinHuxleyNeuron(NeuronModel):
             "longest integration sub-step of an active neuron (see v_active)",
             low=0.0,
             low_inclusive=False,
+            plausible=units.TIME_CONSTANT,
         ),
         Parameter(
             "max_substep_quiet",
@@ -391,6 +374,7 @@ class HodgkinHuxleyNeuron(NeuronModel):
             "longest integration sub-step of a quiet neuron (see v_active)",
             low=0.0,
             low_inclusive=False,
+            plausible=units.TIME_CONSTANT,
         ),
         Parameter(
             "v_active",
@@ -428,72 +412,71 @@ class HodgkinHuxleyNeuron(NeuronModel):
 
     @classmethod
     def _mode_constants(
-        cls, params: Mapping[str, float], dt: float, max_substep: float
-    ) -> list[float]:
+        cls, params: Mapping[str, float], dt: float, max_substep: float, prefix: str
+    ) -> KernelConstants:
         n_sub = cls.n_substeps(max_substep, dt)
         h_ms = dt * 1e3 / n_sub
         tau_ex_ms = params["tau_syn_ex"] * 1e3
         tau_in_ms = params["tau_syn_in"] * 1e3
-        mode = [0.0] * _MODE_SIZE
-        mode[_N_SUB] = n_sub
-        mode[_H] = h_ms
-        mode[_H_HALF] = 0.5 * h_ms
-        mode[_H_SECONDS] = dt / n_sub
-        mode[_LAMBDA0] = STIFF_FACTOR / h_ms
-        mode[_P_EX_HALF] = math.exp(-0.5 * h_ms / tau_ex_ms)
-        mode[_P_EX_FULL] = math.exp(-h_ms / tau_ex_ms)
-        mode[_P_IN_HALF] = math.exp(-0.5 * h_ms / tau_in_ms)
-        mode[_P_IN_FULL] = math.exp(-h_ms / tau_in_ms)
-        return mode
+        mode = {
+            "n_sub": float(n_sub),
+            "h": h_ms,
+            "h_half": 0.5 * h_ms,
+            "h_seconds": dt / n_sub,
+            "lambda0": STIFF_FACTOR / h_ms,
+            "p_ex_half": math.exp(-0.5 * h_ms / tau_ex_ms),
+            "p_ex_full": math.exp(-h_ms / tau_ex_ms),
+            "p_in_half": math.exp(-0.5 * h_ms / tau_in_ms),
+            "p_in_full": math.exp(-h_ms / tau_in_ms),
+        }
+        return {prefix + name: mode[name] for name in _MODE_NAMES}
 
     @classmethod
-    def constants(cls, params: Mapping[str, float], dt: float) -> FloatArray:
-        c = np.zeros(N_CONSTANTS, dtype=np.float64)
-        c[_FINE : _FINE + _MODE_SIZE] = cls._mode_constants(params, dt, params["max_substep"])
-        c[_QUIET : _QUIET + _MODE_SIZE] = cls._mode_constants(
-            params, dt, params["max_substep_quiet"]
-        )
-        c[_INV_C_M] = 1.0 / params["c_m"]
-        c[_G_NA] = params["g_na"]
-        c[_G_K] = params["g_k"]
-        c[_G_L] = params["g_l"]
-        c[_E_NA] = params["e_na"]
-        c[_E_K] = params["e_k"]
-        c[_GL_EL_IE] = params["g_l"] * params["e_l"] + params["i_e"]
-        c[_V_SPIKE] = params["v_spike"]
-        # exp(-(v + 40)/10), exp(-(v + 35)/10) and exp(-(v + 55)/10) as exp(-(v + 65)/10)
-        # times these.
-        c[_K_M] = math.exp(2.5)
-        c[_K_H] = math.exp(3.0)
-        c[_K_N] = math.exp(1.0)
-        c[_V_ACTIVE] = params["v_active"]
-        c[_DT_MS] = dt * 1e3
-        return c
+    def constants(cls, params: Mapping[str, float], dt: float) -> KernelConstants:
+        return {
+            **cls._mode_constants(params, dt, params["max_substep"], "fine_"),
+            **cls._mode_constants(params, dt, params["max_substep_quiet"], "quiet_"),
+            "inv_c_m": 1.0 / params["c_m"],
+            "g_na": params["g_na"],
+            "g_k": params["g_k"],
+            "g_l": params["g_l"],
+            "e_na": params["e_na"],
+            "e_k": params["e_k"],
+            "gl_el_ie": params["g_l"] * params["e_l"] + params["i_e"],
+            "v_spike": params["v_spike"],
+            # exp(-(v + 40)/10), exp(-(v + 35)/10) and exp(-(v + 55)/10) as exp(-(v + 65)/10)
+            # times these.
+            "k_m": math.exp(2.5),
+            "k_h": math.exp(3.0),
+            "k_n": math.exp(1.0),
+            "v_active": params["v_active"],
+            "dt_ms": dt * 1e3,
+        }
 
     @classmethod
     def update(
         cls,
-        constants: FloatArray,
+        constants: KernelConstants,
         state: list[FloatArray],
         input_ex: FloatArray,
         input_in: FloatArray,
         ctx: StepContext,
     ) -> tuple[npt.NDArray[np.bool_], FloatArray | None]:
         c = constants
-        fine = c[_FINE : _FINE + _MODE_SIZE]
-        quiet = c[_QUIET : _QUIET + _MODE_SIZE]
+        fine = {name: c["fine_" + name] for name in _MODE_NAMES}
+        quiet = {name: c["quiet_" + name] for name in _MODE_NAMES}
         v, m, h, n, i_ex, i_in = state
         y = np.stack([v, m, h, n])
         spiked = np.zeros(v.shape[0], dtype=bool)
         offsets = np.zeros(v.shape[0])
-        groups: list[tuple[FloatArray, npt.NDArray[np.intp] | slice]]
+        groups: list[tuple[KernelConstants, npt.NDArray[np.intp] | slice]]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if np.array_equal(fine, quiet):
+            if fine == quiet:
                 groups = [(fine, slice(None))]
             else:
                 # Active: above v_active, or heading there within the step at the present rate.
                 dv = _membrane(c, y, i_ex + i_in)[0]
-                active = (v > c[_V_ACTIVE]) | (v + c[_DT_MS] * dv > c[_V_ACTIVE])
+                active = (v > c["v_active"]) | (v + c["dt_ms"] * dv > c["v_active"])
                 groups = [(fine, np.flatnonzero(active)), (quiet, np.flatnonzero(~active))]
             for mode, idx in groups:
                 y_new, syn_ex, syn_in, spiked_g, offsets_g = _advance(

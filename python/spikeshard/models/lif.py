@@ -9,19 +9,31 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
+from .. import units
 from ..errors import ModelError
-from .base import FloatArray, NeuronModel, Parameter, StateVariable, StepContext, refractory_steps
+from .base import (
+    FloatArray,
+    KernelConstants,
+    NeuronModel,
+    Parameter,
+    StateVariable,
+    StepContext,
+    refractory_steps,
+)
 
 #: pA / pF is V/s; the membrane equations are in mV and s.
 _MV_PER_S_PER_PA_PER_PF = 1000.0
 
 _COMMON = (
-    Parameter("tau_m", 0.01, "s", "membrane time constant", low=0.0, low_inclusive=False),
-    Parameter("c_m", 250.0, "pF", "membrane capacitance", low=0.0, low_inclusive=False),
+    Parameter("tau_m", 0.01, "s", "membrane time constant", low=0.0, low_inclusive=False,
+              plausible=units.TIME_CONSTANT),
+    Parameter("c_m", 250.0, "pF", "membrane capacitance", low=0.0, low_inclusive=False,
+              plausible=units.CAPACITANCE_PF),
     Parameter("v_rest", -70.0, "mV", "resting potential E_L"),
     Parameter("v_th", -55.0, "mV", "spike threshold"),
     Parameter("v_reset", -70.0, "mV", "reset potential"),
-    Parameter("t_ref", 0.002, "s", "absolute refractory period", low=0.0),
+    Parameter("t_ref", 0.002, "s", "absolute refractory period", low=0.0,
+              plausible=units.TIME_CONSTANT),
     Parameter("i_e", 0.0, "pA", "constant bias current"),
 )
 
@@ -75,9 +87,9 @@ class LIF(NeuronModel):
     parameters = (
         *_COMMON,
         Parameter("tau_syn_ex", 0.002, "s", "excitatory synaptic time constant",
-                  low=0.0, low_inclusive=False),
+                  low=0.0, low_inclusive=False, plausible=units.TIME_CONSTANT),
         Parameter("tau_syn_in", 0.002, "s", "inhibitory synaptic time constant",
-                  low=0.0, low_inclusive=False),
+                  low=0.0, low_inclusive=False, plausible=units.TIME_CONSTANT),
     )
     state_variables = (
         StateVariable("v", "mV", "membrane potential", initial="v_rest"),
@@ -91,41 +103,41 @@ class LIF(NeuronModel):
         _check_reset(cls.__name__, params)
 
     @classmethod
-    def constants(cls, params: Mapping[str, float], dt: float) -> FloatArray:
+    def constants(cls, params: Mapping[str, float], dt: float) -> KernelConstants:
         p22, v_const = _membrane(params, dt)
         tau_m, c_m = params["tau_m"], params["c_m"]
-        return np.array([
-            p22,
-            math.exp(-dt / params["tau_syn_ex"]),
-            math.exp(-dt / params["tau_syn_in"]),
-            _psc_propagator(params["tau_syn_ex"], tau_m, c_m, dt),
-            _psc_propagator(params["tau_syn_in"], tau_m, c_m, dt),
-            v_const,
-            params["v_th"],
-            params["v_reset"],
-            refractory_steps(params["t_ref"], dt),
-        ])
+        return {
+            "p22": p22,
+            "p11_ex": math.exp(-dt / params["tau_syn_ex"]),
+            "p11_in": math.exp(-dt / params["tau_syn_in"]),
+            "p21_ex": _psc_propagator(params["tau_syn_ex"], tau_m, c_m, dt),
+            "p21_in": _psc_propagator(params["tau_syn_in"], tau_m, c_m, dt),
+            "v_const": v_const,
+            "v_th": params["v_th"],
+            "v_reset": params["v_reset"],
+            "refractory_steps": refractory_steps(params["t_ref"], dt),
+        }
 
     @classmethod
-    def update(cls, constants: FloatArray, state: list[FloatArray], input_ex: FloatArray,
+    def update(cls, constants: KernelConstants, state: list[FloatArray], input_ex: FloatArray,
                input_in: FloatArray, ctx: StepContext
                ) -> tuple[npt.NDArray[np.bool_], FloatArray | None]:
-        p22, p11_ex, p11_in, p21_ex, p21_in, v_const, v_th, v_reset, ref = constants
+        c = constants
         v, i_ex, i_in, refractory = state
         active = refractory <= 0.5
-        v_free = v_const + p21_ex * i_ex + p21_in * i_in + p22 * v
+        v_free = c["v_const"] + c["p21_ex"] * i_ex + c["p21_in"] * i_in + c["p22"] * v
         v_now = np.where(active, v_free, v)
         refractory_now = np.where(active, refractory, refractory - 1.0)
         # "+ 0.0" as the Rust kernel (which adds a sparse input afterwards): -0.0 -> 0.0.
-        i_ex *= p11_ex
+        i_ex *= c["p11_ex"]
         i_ex += 0.0
         i_ex += input_ex
-        i_in *= p11_in
+        i_in *= c["p11_in"]
         i_in += 0.0
         i_in += input_in
-        spike = v_now >= v_th
-        v[:] = np.where(spike, v_reset, v_now)
-        refractory[:] = np.where(spike, ref, refractory_now)
+        spike = v_now >= c["v_th"]
+        v[:] = np.where(spike, c["v_reset"], v_now)
+        refractory[:] = np.where(spike, c["refractory_steps"], refractory_now)
         return spike, None
 
 
@@ -160,28 +172,28 @@ class LIFDelta(NeuronModel):
         _check_reset(cls.__name__, params)
 
     @classmethod
-    def constants(cls, params: Mapping[str, float], dt: float) -> FloatArray:
+    def constants(cls, params: Mapping[str, float], dt: float) -> KernelConstants:
         p22, v_const = _membrane(params, dt)
-        return np.array([
-            p22,
-            v_const,
-            params["v_th"],
-            params["v_reset"],
-            params["v_min"],
-            refractory_steps(params["t_ref"], dt),
-        ])
+        return {
+            "p22": p22,
+            "v_const": v_const,
+            "v_th": params["v_th"],
+            "v_reset": params["v_reset"],
+            "v_min": params["v_min"],
+            "refractory_steps": refractory_steps(params["t_ref"], dt),
+        }
 
     @classmethod
-    def update(cls, constants: FloatArray, state: list[FloatArray], input_ex: FloatArray,
+    def update(cls, constants: KernelConstants, state: list[FloatArray], input_ex: FloatArray,
                input_in: FloatArray, ctx: StepContext
                ) -> tuple[npt.NDArray[np.bool_], FloatArray | None]:
-        p22, v_const, v_th, v_reset, v_min, ref = constants
+        c = constants
         v, refractory = state
         active = refractory <= 0.5
-        v_free = np.maximum(v_const + p22 * v + input_ex, v_min)
+        v_free = np.maximum(c["v_const"] + c["p22"] * v + input_ex, c["v_min"])
         v_now = np.where(active, v_free, v)
         refractory_now = np.where(active, refractory, refractory - 1.0)
-        spike = v_now >= v_th
-        v[:] = np.where(spike, v_reset, v_now)
-        refractory[:] = np.where(spike, ref, refractory_now)
+        spike = v_now >= c["v_th"]
+        v[:] = np.where(spike, c["v_reset"], v_now)
+        refractory[:] = np.where(spike, c["refractory_steps"], refractory_now)
         return spike, None

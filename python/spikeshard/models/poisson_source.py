@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import rng
-from .base import FloatArray, NeuronModel, Parameter, StepContext
+from .base import FloatArray, KernelConstants, NeuronModel, Parameter, StepContext
 
 
 class PoissonSource(NeuronModel):
@@ -29,12 +29,12 @@ class PoissonSource(NeuronModel):
     state_variables = ()
 
     @classmethod
-    def constants(cls, params: Mapping[str, float], dt: float) -> FloatArray:
-        return np.array([-math.expm1(-params["rate_hz"] * dt)])
+    def constants(cls, params: Mapping[str, float], dt: float) -> KernelConstants:
+        return {"p_spike": -math.expm1(-params["rate_hz"] * dt)}
 
     @classmethod
-    def update(cls, constants: FloatArray, state: list[FloatArray], input_ex: FloatArray,
+    def update(cls, constants: KernelConstants, state: list[FloatArray], input_ex: FloatArray,
                input_in: FloatArray, ctx: StepContext
                ) -> tuple[npt.NDArray[np.bool_], FloatArray | None]:
         u = rng.uniform(rng.bits(rng.subkey(ctx.key, ctx.step), ctx.gids))
-        return u < constants[0], None
+        return u < constants["p_spike"], None

@@ -27,7 +27,7 @@ from spikeshard.comm import SerialComm, launched_by_mpirun
 from spikeshard.errors import UnsupportedError
 from spikeshard.nengo.lowering import Refill, lower
 from spikeshard.nengo.operands import Unsupported, float_array, operand
-from spikeshard.network import check_threads, default_threads
+from spikeshard.threads import check_threads, default_threads
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +51,11 @@ class Simulator(nengo.Simulator):
         Explicit component of each nengo object (``{ensemble: 0, ...}``), instead of a
         partitioner. With one process every component runs here.
     threads : int, optional
-        Threads for the large operators (neuron populations of 4096 or more, dense and block
-        products of 32768 or more multiply-adds). Default: ``SPIKESHARD_THREADS``, else 1
-        (nengo's own simulator uses one core; on the 2-core development machine two threads
-        gained nothing measurable). Results are the same bits for any number of threads.
+        Threads for the large operators (neuron populations of at least
+        ``spikeshard._engine.PARALLEL_MIN_NEURONS``, dense and block products of at least
+        ``PARALLEL_MIN_PRODUCTS`` multiply-adds). Default: ``SPIKESHARD_THREADS``, else 1, as
+        nengo's own simulator (see benchmarks/README.md for what more threads gained).
+        Results are the same bits for any number of threads.
 
     Attributes
     ----------

@@ -4,9 +4,10 @@
 //! no locks or atomics. The synapses that end on a block are kept per shard (a run of blocks)
 //! by the runner, which delivers spikes into the blocks' ring buffers.
 
-use crate::engine::models::{NeuronKernel, StepContext};
+use crate::engine::models::{add_input, add_sparse_input, Kernel, StepContext};
 use crate::engine::ring::RingBuffers;
 use crate::engine::rng;
+use crate::engine::spike;
 
 /// Independent Poisson input to some neurons of a block (a `PoissonInput`).
 #[derive(Clone, Debug)]
@@ -23,34 +24,38 @@ pub struct Drive {
 
 /// Samples one state variable of some neurons every step.
 #[derive(Clone, Debug)]
-pub struct Recorder {
-    pub id: usize,
-    pub variable: usize,
+struct Recorder {
+    id: usize,
+    variable: usize,
     /// Block-local indices and their column in the recorder's output.
-    pub locals: Vec<u32>,
-    pub columns: Vec<u32>,
-    pub values: Vec<f64>,
+    locals: Vec<u32>,
+    columns: Vec<u32>,
+    values: Vec<f64>,
 }
 
-#[derive(Clone, Debug)]
+/// A block's neurons and everything that acts on them. The state is private: it is read
+/// through `state`, which first brings it up to date (`Kernel::sync_state`), and changed only
+/// by stepping.
+#[derive(Debug)]
 pub struct Block {
-    pub population: usize,
-    pub kernel: NeuronKernel,
+    kernel: Box<dyn Kernel>,
+    /// Whether the kernel has the `InputAfterStep` capability.
+    input_after_step: bool,
     /// Global ids, ascending.
-    pub gids: Vec<u32>,
+    gids: Vec<u32>,
     /// Population-local ids, ascending.
-    pub locals: Vec<u32>,
-    pub state: Vec<Vec<f64>>,
-    pub rings: RingBuffers,
-    pub drives: Vec<Drive>,
-    pub recorders: Vec<Recorder>,
-    pub record_spikes: bool,
+    locals: Vec<u32>,
+    state: Vec<Vec<f64>>,
+    rings: RingBuffers,
+    drives: Vec<Drive>,
+    recorders: Vec<Recorder>,
+    record_spikes: bool,
     /// Spikes of this block recorded for monitors: packed `step << 32 | gid`.
-    pub recorded_spikes: Vec<u64>,
+    recorded_spikes: Vec<u64>,
     /// Sub-step spike times (s from step start), for models with precise spike times.
-    pub recorded_offsets: Vec<f64>,
+    recorded_offsets: Vec<f64>,
     /// Spikes of the current interval, for exchange.
-    pub interval_spikes: Vec<u64>,
+    interval_spikes: Vec<u64>,
     spiked: Vec<u8>,
     /// A step computed without its input (`advance` with `defer_last`), waiting for
     /// `add_pending_input`.
@@ -63,18 +68,17 @@ pub struct Block {
 }
 
 impl Block {
-    pub fn new(
-        population: usize,
-        kernel: NeuronKernel,
-        gids: Vec<u32>,
-        locals: Vec<u32>,
-        state: Vec<Vec<f64>>,
-    ) -> Self {
+    /// A block of the neurons `gids` (population-local ids `locals`) with their `state`
+    /// (one vector per state variable of the kernel's model).
+    pub fn new(mut kernel: Box<dyn Kernel>, gids: Vec<u32>, locals: Vec<u32>, state: Vec<Vec<f64>>) -> Self {
         let n = gids.len();
-        let rings = RingBuffers::new(n, kernel.receptors(), kernel.takes_sparse_input());
+        let input_after_step = kernel.input_after_step();
+        let sparse = input_after_step.as_ref().is_some_and(|k| k.takes_sparse_input());
+        let input_after_step = input_after_step.is_some();
+        let rings = RingBuffers::new(n, kernel.receptors(), sparse);
         Self {
-            population,
             kernel,
+            input_after_step,
             gids,
             locals,
             state,
@@ -101,6 +105,32 @@ impl Block {
         self.gids.is_empty()
     }
 
+    /// The block-local index of population-local id `local`, if the block holds it.
+    pub fn position(&self, local: u32) -> Option<usize> {
+        self.locals.binary_search(&local).ok()
+    }
+
+    /// Population-local ids of the block's neurons, ascending.
+    pub fn locals(&self) -> &[u32] {
+        &self.locals
+    }
+
+    /// The ring buffers, for delivery to add input to.
+    pub fn rings_mut(&mut self) -> &mut RingBuffers {
+        &mut self.rings
+    }
+
+    /// Whether the block's kernel takes a step's input after the step, so that the last
+    /// step of an interval may wait for the spikes delivered at its end.
+    pub fn takes_input_after_step(&self) -> bool {
+        self.input_after_step
+    }
+
+    /// Whether the block's spikes carry sub-step times.
+    pub fn precise_spike_times(&self) -> bool {
+        self.kernel.precise_spike_times()
+    }
+
     /// Sizes the ring buffers for delays up to `max_delay` steps (see `ring.rs` for why that
     /// is enough for any interval), keeping input already buffered.
     pub fn resize_rings(&mut self, max_delay: usize, current_step: u64) {
@@ -113,49 +143,124 @@ impl Block {
         self.drives.push(drive);
     }
 
+    /// Records spikes from now on.
+    pub fn record_spikes(&mut self) {
+        self.record_spikes = true;
+    }
+
+    /// Adds recorder `id` of state variable `variable` for the population-local ids `ids`
+    /// (those the block holds; column k of the recorder's output is `ids[k]`).
+    pub fn add_recorder(&mut self, id: usize, variable: usize, ids: &[u32]) {
+        let (mut locals, mut columns) = (Vec::new(), Vec::new());
+        for (column, &local) in ids.iter().enumerate() {
+            if let Some(i) = self.position(local) {
+                locals.push(i as u32);
+                columns.push(column as u32);
+            }
+        }
+        self.recorders.push(Recorder { id, variable, locals, columns, values: Vec::new() });
+    }
+
+    /// Takes the samples of recorder `id`: its columns and their values, row by row.
+    pub fn take_recorder(&mut self, id: usize) -> Option<(Vec<u32>, Vec<f64>)> {
+        let recorder = self.recorders.iter_mut().find(|r| r.id == id)?;
+        Some((recorder.columns.clone(), std::mem::take(&mut recorder.values)))
+    }
+
+    /// Takes the recorded spikes (packed `step << 32 | gid`, in order) and, with precise
+    /// spike times, their offsets (else empty).
+    pub fn take_spikes(&mut self) -> (Vec<u64>, Vec<f64>) {
+        (std::mem::take(&mut self.recorded_spikes), std::mem::take(&mut self.recorded_offsets))
+    }
+
+    /// The spikes of the last interval (packed, in order).
+    pub fn interval_spikes(&self) -> &[u64] {
+        &self.interval_spikes
+    }
+
+    /// State variable `variable` of the block's neurons, brought up to date first.
+    pub fn state(&mut self, variable: usize) -> &[f64] {
+        self.kernel.sync_state(&mut self.state);
+        &self.state[variable]
+    }
+
+    /// Adds `input` (per receptor, one value per neuron) to the input of step `step`, densely:
+    /// for driving a block from outside the network (`step_kernel`).
+    pub fn add_dense_input(&mut self, step: u64, input_ex: &[f64], input_in: &[f64]) {
+        self.rings.stop_tracking();
+        let (ex, inh) = self.rings.dense_slot(step);
+        for (slot, input) in [(ex, input_ex), (inh, input_in)] {
+            slot.iter_mut().zip(input).for_each(|(x, &w)| *x += w);
+        }
+    }
+
     /// Advances the block by `n_steps` steps from `first_step`, collecting its spikes in
-    /// `interval_spikes` (cleared first). With `defer_last`, a kernel that `defers_input`
-    /// computes the last step without its input, so that spikes of this interval arriving
-    /// at that step can still be delivered: `add_pending_input` then completes the step.
+    /// `interval_spikes` (cleared first). With `defer_last`, a kernel that takes its input
+    /// after the step computes the last step without it, so that spikes of this interval
+    /// arriving at that step can still be delivered: `add_pending_input` then completes it.
     pub fn advance(&mut self, first_step: u64, n_steps: u64, defer_last: bool) {
         self.add_pending_input();
         self.interval_spikes.clear();
-        let defer = defer_last && self.kernel.defers_input();
-        // The last two steps in one pass (not when recording: the first of them is never
-        // held in memory, so it cannot be sampled).
-        let pair = defer && n_steps >= 2 && self.recorders.is_empty();
-        let singles = if pair { n_steps - 2 } else { n_steps };
-        let last = first_step + n_steps - 1;
-        for step in first_step..first_step + singles {
-            self.step(step, defer && step == last);
+        if n_steps == 0 {
+            return;
         }
-        if pair {
-            self.step_pair(last - 1);
+        let defer = defer_last && self.takes_input_after_step();
+        let last = first_step + n_steps - 1;
+        // The last two steps in one pass where the kernel can (not when recording: the first
+        // of them is never held in memory, so it cannot be sampled).
+        let two_last = n_steps >= 2 && defer && self.recorders.is_empty();
+        let singles_end = if two_last { last - 1 } else { last };
+        for step in first_step..singles_end {
+            self.step(step, false);
+        }
+        if !(two_last && self.step_pair(last - 1)) {
+            if two_last {
+                self.step(last - 1, false);
+            }
+            self.step(last, defer);
         }
     }
 
-    /// Steps `step` and `step + 1` in one pass over the state, leaving `step + 1` waiting for
-    /// its input as `step(.., true)` does.
-    fn step_pair(&mut self, step: u64) {
+    /// Steps `step` and `step + 1` in one pass over the state if the kernel can, leaving
+    /// `step + 1` waiting for its input as `step(.., true)` does. Returns whether it did.
+    fn step_pair(&mut self, step: u64) -> bool {
+        let Some(pair) = self.kernel.input_after_step().and_then(|k| k.pair_step()) else {
+            return false;
+        };
         let (input_ex, input_in) = self.rings.slot(step);
         add_drives(&self.drives, step, &self.gids, input_ex, input_in);
-        self.kernel.update_pair(&mut self.state, input_ex, input_in, &mut self.spiked, &mut self.spiked_next);
+        pair.update_pair(&mut self.state, input_ex, input_in, &mut self.spiked, &mut self.spiked_next);
         self.rings.clear_slot(step);
         self.collect_spikes(step);
-        self.kernel.end_pair(&mut self.state, &self.spiked_next);
+        let pair = self.kernel.input_after_step().and_then(|k| k.pair_step()).expect("stepped a pair above");
+        pair.end_pair(&mut self.state, &self.spiked_next);
         std::mem::swap(&mut self.spiked, &mut self.spiked_next);
         self.collect_spikes(step + 1);
         self.pending_input = Some(step + 1);
+        true
     }
 
+    /// One step: without its input if `defer_input` (the kernel takes input after the step),
+    /// else with it, sparsely where the ring buffers listed few targets.
     fn step(&mut self, step: u64, defer_input: bool) {
-        if defer_input {
-            self.kernel.update_without_input(&mut self.state, &mut self.spiked);
-            self.pending_input = Some(step);
-        } else if let Some(input) = self.rings.sparse_slot(step) {
-            self.kernel.update_sparse(&mut self.state, input, &mut self.spiked);
-        } else {
-            let ctx = StepContext { step, gids: &self.gids };
+        let ctx = StepContext { step, gids: &self.gids };
+        let done = match self.kernel.input_after_step() {
+            Some(kernel) if defer_input => {
+                kernel.update_without_input(&ctx, &mut self.state, &mut self.spiked, &mut self.spike_offset);
+                self.pending_input = Some(step);
+                true
+            }
+            Some(kernel) => match self.rings.sparse_slot(step) {
+                Some(input) => {
+                    kernel.update_without_input(&ctx, &mut self.state, &mut self.spiked, &mut self.spike_offset);
+                    add_sparse_input(kernel, &mut self.state, input);
+                    true
+                }
+                None => false,
+            },
+            None => false,
+        };
+        if !done {
             let (input_ex, input_in) = self.rings.dense_slot(step);
             add_drives(&self.drives, step, &self.gids, input_ex, input_in);
             self.kernel.update(&ctx, &mut self.state, input_ex, input_in, &mut self.spiked, &mut self.spike_offset);
@@ -173,12 +278,13 @@ impl Block {
         let Some(step) = self.pending_input.take() else {
             return;
         };
+        let kernel = self.kernel.input_after_step().expect("only such kernels leave a step pending");
         if let Some(input) = self.rings.sparse_slot(step) {
-            self.kernel.add_sparse_input(&mut self.state, input);
+            add_sparse_input(kernel, &mut self.state, input);
         } else {
             let (input_ex, input_in) = self.rings.dense_slot(step);
             add_drives(&self.drives, step, &self.gids, input_ex, input_in);
-            self.kernel.add_input(&mut self.state, input_ex, input_in);
+            add_input(kernel, &mut self.state, input_ex, input_in);
         }
         self.record();
     }
@@ -208,12 +314,13 @@ impl Block {
             }
         }
         list_flagged(&self.spiked[tail_start..], tail_start, &mut self.step_spikes);
+        let precise = self.kernel.precise_spike_times();
         for &i in &self.step_spikes {
-            let packed = (step << 32) | self.gids[i as usize] as u64;
+            let packed = spike::pack(step, self.gids[i as usize]);
             self.interval_spikes.push(packed);
             if self.record_spikes {
                 self.recorded_spikes.push(packed);
-                if self.kernel.precise_spike_times() {
+                if precise {
                     self.recorded_offsets.push(self.spike_offset[i as usize]);
                 }
             }

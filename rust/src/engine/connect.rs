@@ -280,7 +280,7 @@ fn for_each_target(
 fn delay_steps(steps: f64) -> Result<u32, EngineError> {
     let rounded = steps.round().max(1.0);
     if rounded.is_nan() || rounded > MAX_DELAY_STEPS as f64 {
-        return Err(invalid("delay", format!("{steps} steps"), "at most 65535 steps"));
+        return Err(invalid("delay", format!("{steps} steps"), &format!("at most {MAX_DELAY_STEPS} steps")));
     }
     Ok(rounded as u32)
 }

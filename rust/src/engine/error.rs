@@ -5,10 +5,11 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineError {
     UnknownModel(String),
-    ConstantsLength {
+    /// A kernel constant Python sent (or did not send): (model, constant, what is wrong).
+    Constant {
         model: String,
-        expected: usize,
-        got: usize,
+        name: String,
+        problem: String,
     },
     /// An argument with a bad value: (name, value, what was expected).
     InvalidArgument {
@@ -24,8 +25,8 @@ impl fmt::Display for EngineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EngineError::UnknownModel(name) => write!(f, "unknown neuron model kernel {name:?}"),
-            EngineError::ConstantsLength { model, expected, got } => {
-                write!(f, "model {model:?} needs {expected} constants, got {got}")
+            EngineError::Constant { model, name, problem } => {
+                write!(f, "kernel {model:?}: constant {name:?} {problem}")
             }
             EngineError::InvalidArgument { name, value, expected } => {
                 write!(f, "invalid {name} = {value}: expected {expected}")

@@ -11,4 +11,5 @@ pub mod ring;
 pub mod rng;
 pub mod runner;
 pub mod source_index;
+pub mod spike;
 pub mod synapses;

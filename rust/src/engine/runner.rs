@@ -16,12 +16,14 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::engine::block::{Block, Drive, Recorder};
+use crate::engine::block::{Block, Drive};
 use crate::engine::connect::{build_table, ProjectionSpec};
 use crate::engine::error::{invalid, EngineError};
-use crate::engine::models::NeuronKernel;
+use crate::engine::models;
 use crate::engine::source_index::{SourceIndex, TableRows};
+use crate::engine::spike;
 use crate::engine::synapses::{Rows, SynapseTable, MAX_BLOCK_LEN};
+use std::collections::HashMap;
 
 /// A population as this rank knows it: global id range and the blocks holding its neurons.
 #[derive(Clone, Debug)]
@@ -80,8 +82,9 @@ pub const PARALLEL_MIN_WORK: usize = 50_000;
 /// More threads per rank than this is a mistake, not a request.
 pub const MAX_THREADS: usize = 1024;
 
-/// Neurons per block (Python picks its own, `engines.rust.block_size`): a ring-buffer slot of
-/// a block (8 bytes per neuron) then fits in the L1 cache while spikes are delivered into it.
+/// Neurons per block when the caller does not choose, and the largest block Python's
+/// `engines.rust.block_size` makes: a ring-buffer slot of a block (8 bytes per neuron) then
+/// fits in the L1 cache while spikes are delivered into it.
 pub const DEFAULT_BLOCK_SIZE: usize = 4096;
 
 impl Runner {
@@ -144,7 +147,7 @@ impl Runner {
     pub fn add_population(
         &mut self,
         kernel_name: &str,
-        constants: &[f64],
+        constants: &HashMap<String, f64>,
         key: u64,
         first_gid: u32,
         size: u32,
@@ -152,12 +155,15 @@ impl Runner {
         state: Vec<Vec<f64>>,
         block_size: usize,
     ) -> Result<usize, EngineError> {
-        let kernel = NeuronKernel::from_name(kernel_name, constants, key)?;
-        if state.len() != kernel.n_state() {
+        let model = models::model(kernel_name)?;
+        // Checked once, whether or not this rank holds any of the neurons.
+        model.kernel(constants, key)?;
+        let n_state = model.state.len();
+        if state.len() != n_state {
             return Err(invalid(
                 "state",
                 format!("{} variables", state.len()),
-                &format!("{} for {kernel_name}", kernel.n_state()),
+                &format!("{n_state} for {kernel_name}"),
             ));
         }
         if let Some(bad) = state.iter().find(|v| v.len() != locals.len()) {
@@ -167,8 +173,7 @@ impl Runner {
             return Err(invalid("locals", "unsorted or out of range", "ascending ids below the population size"));
         }
         let population = self.populations.len();
-        let mut info =
-            PopulationInfo { first_gid, size, n_state: kernel.n_state(), blocks: Vec::new(), shards: Vec::new() };
+        let mut info = PopulationInfo { first_gid, size, n_state, blocks: Vec::new(), shards: Vec::new() };
         let block_size = block_size.clamp(1, MAX_BLOCK_LEN);
         for start in (0..locals.len()).step_by(block_size) {
             let stop = (start + block_size).min(locals.len());
@@ -176,7 +181,7 @@ impl Runner {
             let gids = block_locals.iter().map(|&l| first_gid + l).collect();
             let block_state = state.iter().map(|v| v[start..stop].to_vec()).collect();
             info.blocks.push(self.blocks.len());
-            self.blocks.push(Block::new(population, kernel.clone(), gids, block_locals, block_state));
+            self.blocks.push(Block::new(model.kernel(constants, key)?, gids, block_locals, block_state));
         }
         // Shards: the blocks split as evenly as whole blocks allow over the groups; a
         // population with fewer blocks than groups starts where the last one stopped, so
@@ -237,7 +242,7 @@ impl Runner {
         let build = |&s: &usize| {
             let shard = &shards[s];
             let targets: Vec<u32> =
-                blocks[shard.blocks.clone()].iter().flat_map(|b| b.locals.iter().copied()).collect();
+                blocks[shard.blocks.clone()].iter().flat_map(|b| b.locals().iter().copied()).collect();
             build_table(spec, &targets, shard.block_size, s as u32)
         };
         let built = match &self.pool {
@@ -305,10 +310,9 @@ impl Runner {
         for &b in &self.population(population)?.blocks.clone() {
             let block = &mut self.blocks[b];
             // Only the targets within the block's id range are looked up in it.
-            let (Some(&first), Some(&last)) = (block.locals.first(), block.locals.last()) else { continue };
+            let (Some(&first), Some(&last)) = (block.locals().first(), block.locals().last()) else { continue };
             let inside = &sorted[sorted.partition_point(|&t| t < first)..sorted.partition_point(|&t| t <= last)];
-            let local: Vec<u32> =
-                inside.iter().filter_map(|t| block.locals.binary_search(t).ok().map(|i| i as u32)).collect();
+            let local: Vec<u32> = inside.iter().filter_map(|&t| block.position(t).map(|i| i as u32)).collect();
             if !local.is_empty() {
                 block.add_drive(Drive { key, targets: local, weight, n_chunks, cdf: cdf.to_vec() });
             }
@@ -318,7 +322,7 @@ impl Runner {
 
     pub fn record_spikes(&mut self, population: usize) -> Result<(), EngineError> {
         for &b in &self.population(population)?.blocks.clone() {
-            self.blocks[b].record_spikes = true;
+            self.blocks[b].record_spikes();
         }
         Ok(())
     }
@@ -333,15 +337,7 @@ impl Runner {
         let id = self.n_recorders;
         self.n_recorders += 1;
         for &b in &info.blocks {
-            let block = &mut self.blocks[b];
-            let (mut locals, mut columns) = (Vec::new(), Vec::new());
-            for (column, id) in ids.iter().enumerate() {
-                if let Ok(i) = block.locals.binary_search(id) {
-                    locals.push(i as u32);
-                    columns.push(column as u32);
-                }
-            }
-            block.recorders.push(Recorder { id, variable, locals, columns, values: Vec::new() });
+            self.blocks[b].add_recorder(id, variable, ids);
         }
         Ok(id)
     }
@@ -353,11 +349,12 @@ impl Runner {
 
     /// The longest exchange interval this rank's synapses allow (None without synapses): the
     /// smallest delay d, or d + 1 steps when every block that receives synapses has a kernel
-    /// that `defers_input` (the last step of an interval is then completed after delivery).
+    /// that takes its input after the step (the last step of an interval is then completed
+    /// after delivery).
     pub fn longest_interval(&self) -> Option<u64> {
         let d = self.local_min_delay()?;
         let receiving = self.tables.iter().map(|t| &self.shards[t.shard as usize]);
-        let all_defer = receiving.flat_map(|s| &self.blocks[s.blocks.clone()]).all(|b| b.kernel.defers_input());
+        let all_defer = receiving.flat_map(|s| &self.blocks[s.blocks.clone()]).all(|b| b.takes_input_after_step());
         Some(d + all_defer as u64)
     }
 
@@ -412,7 +409,7 @@ impl Runner {
         self.step += n_steps;
         self.local_spikes.clear();
         for block in &self.blocks {
-            self.local_spikes.extend_from_slice(&block.interval_spikes);
+            self.local_spikes.extend_from_slice(block.interval_spikes());
         }
         self.local_spikes.sort_unstable();
         &self.local_spikes
@@ -470,10 +467,10 @@ impl Runner {
     /// offsets (sub-step spike times) only for models with precise spike times, else empty.
     pub fn take_spikes(&mut self, population: usize) -> Result<(Vec<u64>, Vec<f64>), EngineError> {
         let blocks = self.population(population)?.blocks.clone();
-        if !blocks.iter().any(|&b| self.blocks[b].kernel.precise_spike_times()) {
-            let mut spikes = Vec::with_capacity(blocks.iter().map(|&b| self.blocks[b].recorded_spikes.len()).sum());
+        if !blocks.iter().any(|&b| self.blocks[b].precise_spike_times()) {
+            let mut spikes = Vec::new();
             for &b in &blocks {
-                spikes.append(&mut self.blocks[b].recorded_spikes);
+                spikes.append(&mut self.blocks[b].take_spikes().0);
             }
             // Each block's spikes are already in order: the stable sort merges these runs.
             spikes.sort();
@@ -481,9 +478,7 @@ impl Runner {
         }
         let mut pairs: Vec<(u64, f64)> = Vec::new();
         for &b in &blocks {
-            let block = &mut self.blocks[b];
-            let spikes = std::mem::take(&mut block.recorded_spikes);
-            let offsets = std::mem::take(&mut block.recorded_offsets);
+            let (spikes, offsets) = self.blocks[b].take_spikes();
             pairs.extend(spikes.into_iter().zip(offsets));
         }
         pairs.sort_unstable_by_key(|p| p.0);
@@ -498,9 +493,7 @@ impl Runner {
         }
         let mut parts: Vec<(Vec<u32>, Vec<f64>)> = Vec::new();
         for block in &mut self.blocks {
-            for r in block.recorders.iter_mut().filter(|r| r.id == id) {
-                parts.push((r.columns.clone(), std::mem::take(&mut r.values)));
-            }
+            parts.extend(block.take_recorder(id));
         }
         let rows = parts.iter().find(|(c, _)| !c.is_empty()).map_or(0, |(c, v)| v.len() / c.len());
         let mut out = vec![f64::NAN; rows * n_columns];
@@ -518,14 +511,14 @@ impl Runner {
     /// A state variable of the population's local neurons, in population-local id order.
     pub fn get_state(&mut self, population: usize, variable: usize) -> Result<Vec<f64>, EngineError> {
         let info = self.population(population)?.clone();
-        for &b in &info.blocks {
-            let block = &mut self.blocks[b];
-            block.kernel.sync_state(&mut block.state);
-        }
         if variable >= info.n_state {
             return Err(invalid("variable", variable, &format!("an index below {}", info.n_state)));
         }
-        Ok(info.blocks.iter().flat_map(|&b| self.blocks[b].state[variable].iter().copied()).collect())
+        let mut values = Vec::new();
+        for &b in &info.blocks {
+            values.extend_from_slice(self.blocks[b].state(variable));
+        }
+        Ok(values)
     }
 
     /// The global ids of the neurons that have synapses on this rank, ascending (builds the
@@ -568,7 +561,7 @@ impl Delivery<'_> {
         // The ring slot of the spikes' step, computed (a division) once per step.
         let mut slot_of_step = (u64::MAX, 0);
         for (k, &packed) in spikes.iter().enumerate() {
-            let (step, gid) = (packed >> 32, packed as u32);
+            let (step, gid) = spike::unpack(packed);
             if slot_of_step.0 != step {
                 slot_of_step = (step, (step % self.ring_len as u64) as usize);
             }
@@ -600,15 +593,29 @@ impl Delivery<'_> {
 mod tests {
     use super::*;
     use crate::engine::connect::{ConnectionRule, ProjectionKeys, ValueRule};
+    use crate::engine::models::lif::LifConstants;
 
-    fn lif_constants(dt: f64) -> Vec<f64> {
+    fn lif_constants(dt: f64) -> HashMap<String, f64> {
         // tau_m 10 ms, C 250 pF, tau_syn 2 ms, i_e 400 pA: a regularly firing LIF.
         let (tau_m, c_m, tau_s) = (0.01f64, 250.0f64, 0.002f64);
         let p22 = (-dt / tau_m).exp();
         let p11 = (-dt / tau_s).exp();
         let p21 = 1000.0 * tau_s * tau_m / (c_m * (tau_m - tau_s)) * (p22 - p11);
         let v_const = 1000.0 * tau_m / c_m * (1.0 - p22) * 400.0 - 70.0 * (1.0 - p22);
-        vec![p22, p11, p11, p21, p21, v_const, -55.0, -70.0, (0.002 / dt).round()]
+        let c = LifConstants {
+            p22,
+            p11_ex: p11,
+            p11_in: p11,
+            p21_ex: p21,
+            p21_in: p21,
+            v_const,
+            v_th: -55.0,
+            v_reset: -70.0,
+            refractory_steps: (0.002 / dt).round(),
+        };
+        let mut named = HashMap::new();
+        c.write("", &mut named);
+        named
     }
 
     /// A recurrent inhibitory LIF network with delays of 2 to 6 steps, spikes recorded, and v

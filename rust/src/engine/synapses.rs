@@ -226,7 +226,7 @@ impl SynapseTable {
                 while let Some(first) = rest.first() {
                     let block = first.block();
                     let run = rest.iter().position(|t| t.block() != block).unwrap_or(rest.len());
-                    let rings = &mut blocks[block].rings;
+                    let rings = blocks[block].rings_mut();
                     rings.add_row(rings.slot_after(base, *d as usize), &rest[..run], *w);
                     rest = &rest[run..];
                 }
@@ -234,7 +234,7 @@ impl SynapseTable {
             _ => {
                 // Each synapse's slot is a compare and subtract from the spike's.
                 for (k, &t) in targets.iter().enumerate() {
-                    let rings: &mut RingBuffers = &mut blocks[t.block()].rings;
+                    let rings: &mut RingBuffers = blocks[t.block()].rings_mut();
                     let slot = rings.slot_after(base, self.delay(start + k) as usize);
                     rings.add_to_slot(slot, t.local(), self.weight(start + k));
                 }
@@ -283,11 +283,23 @@ impl Rows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::models::NeuronKernel;
+    use crate::engine::models;
+    use std::collections::HashMap;
 
     fn block(n: usize) -> Block {
-        let kernel = NeuronKernel::from_name("lif_delta", &[0.9, 0.0, 20.0, 10.0, -1e9, 20.0], 0).unwrap();
-        let mut block = Block::new(0, kernel, (0..n as u32).collect(), (0..n as u32).collect(), vec![vec![0.0; n]; 2]);
+        let constants: HashMap<String, f64> = [
+            ("p22", 0.9),
+            ("v_const", 0.0),
+            ("v_th", 20.0),
+            ("v_reset", 10.0),
+            ("v_min", -1e9),
+            ("refractory_steps", 20.0),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect();
+        let kernel = models::model("lif_delta").unwrap().kernel(&constants, 0).unwrap();
+        let mut block = Block::new(kernel, (0..n as u32).collect(), (0..n as u32).collect(), vec![vec![0.0; n]; 2]);
         block.resize_rings(3, 0);
         block
     }
@@ -320,14 +332,14 @@ mod tests {
             delays: Delays::PerSynapse(vec![1, 2, 3]),
         };
         let mut blocks = vec![block(2), block(2)];
-        let base = blocks[0].rings.slot_of(5);
+        let base = blocks[0].rings_mut().slot_of(5);
         table.deliver_row(base, 0, 3, &mut blocks);
-        assert_eq!(blocks[0].rings.dense_slot(6).0, &[0.0, 1.5]);
-        assert_eq!(blocks[1].rings.dense_slot(7).0, &[-2.0, 0.0]);
-        assert_eq!(blocks[1].rings.dense_slot(8).0, &[0.0, 0.25]);
+        assert_eq!(blocks[0].rings_mut().dense_slot(6).0, &[0.0, 1.5]);
+        assert_eq!(blocks[1].rings_mut().dense_slot(7).0, &[-2.0, 0.0]);
+        assert_eq!(blocks[1].rings_mut().dense_slot(8).0, &[0.0, 0.25]);
         let constant = SynapseTable { weights: Weights::Constant(0.5), delays: Delays::Constant(2), ..table };
         constant.deliver_row(base, 0, 3, &mut blocks);
-        assert_eq!(blocks[0].rings.dense_slot(7).0, &[0.0, 0.5]);
-        assert_eq!(blocks[1].rings.dense_slot(7).0, &[-2.0 + 0.5, 0.5]);
+        assert_eq!(blocks[0].rings_mut().dense_slot(7).0, &[0.0, 0.5]);
+        assert_eq!(blocks[1].rings_mut().dense_slot(7).0, &[-2.0 + 0.5, 0.5]);
     }
 }

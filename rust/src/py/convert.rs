@@ -5,10 +5,12 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::engine::block::list_flagged;
+use std::collections::HashMap;
+
+use crate::engine::block::Block;
 use crate::engine::connect::{build_table, BuiltTable, ConnectionRule, ProjectionKeys, ProjectionSpec, ValueRule};
 use crate::engine::error::EngineError;
-use crate::engine::models::{NeuronKernel, StepContext, SUPPORTED_KERNELS};
+use crate::engine::models::{self, MODELS};
 use crate::engine::synapses::MAX_BLOCK_LEN;
 
 impl From<EngineError> for PyErr {
@@ -147,9 +149,17 @@ pub fn build_synapse_table<'py>(
     Ok(out)
 }
 
+/// Names of the models the engine implements (`spikeshard._rust_supports_model`).
 #[pyfunction]
 pub fn supported_kernels() -> Vec<&'static str> {
-    SUPPORTED_KERNELS.to_vec()
+    MODELS.iter().map(|m| m.name).collect()
+}
+
+/// A kernel's state variables (in storage order) and the names of the constants it reads.
+#[pyfunction]
+pub fn kernel_names(kernel: &str) -> PyResult<(Vec<&'static str>, Vec<String>)> {
+    let model = models::model(kernel)?;
+    Ok((model.state.to_vec(), (model.constant_names)()))
 }
 
 /// The widest SIMD instruction set this build was compiled for.
@@ -168,15 +178,16 @@ pub fn simd_level() -> &'static str {
     }
 }
 
-/// Runs one model kernel on its own for `inputs_ex.shape[0]` steps (for tests and tools):
-/// returns (final state, spike flags per step, spike offsets per step).
+/// Runs one model kernel on its own for `inputs_ex.shape[0]` steps (for tests and tools), as
+/// a block of a network steps it: returns (final state, spike flags per step, spike offsets
+/// per step).
 #[pyfunction]
 #[pyo3(signature = (kernel, constants, state, inputs_ex, inputs_in, gids, first_step=0, key=0))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub fn step_kernel<'py>(
     py: Python<'py>,
     kernel: &str,
-    constants: PyReadonlyArray1<'py, f64>,
+    constants: HashMap<String, f64>,
     state: PyReadonlyArray2<'py, f64>,
     inputs_ex: PyReadonlyArray2<'py, f64>,
     inputs_in: PyReadonlyArray2<'py, f64>,
@@ -184,10 +195,12 @@ pub fn step_kernel<'py>(
     first_step: u64,
     key: u64,
 ) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray2<u8>>, Bound<'py, PyArray2<f64>>)> {
-    let mut kernel = NeuronKernel::from_name(kernel, constants.as_slice()?, key)?;
+    let model = models::model(kernel)?;
+    let kernel = model.kernel(&constants, key)?;
     let [n_state, n] = [state.shape()[0], state.shape()[1]];
     let n_steps = inputs_ex.shape()[0];
-    if n_state != kernel.n_state()
+    let n_in = if kernel.receptors() == 2 { n } else { 0 };
+    if n_state != model.state.len()
         || gids.len() != n
         || inputs_ex.shape() != [n_steps, n]
         || inputs_in.shape() != [n_steps, n]
@@ -198,26 +211,34 @@ pub fn step_kernel<'py>(
             inputs_ex.shape(),
             inputs_in.shape(),
             gids.len(),
-            kernel.n_state()
+            model.state.len()
         )));
     }
-    let mut vars: Vec<Vec<f64>> = state.as_array().outer_iter().map(|row| row.to_vec()).collect();
+    let vars: Vec<Vec<f64>> = state.as_array().outer_iter().map(|row| row.to_vec()).collect();
     let (ex, inh, gids) = (inputs_ex.as_array(), inputs_in.as_array(), gids.as_array().to_vec());
+    let mut block = Block::new(kernel, gids.clone(), (0..n as u32).collect(), vars);
+    block.resize_rings(0, first_step);
+    block.record_spikes();
     let mut flags = vec![0u8; n_steps * n];
     let mut offsets = vec![0.0f64; n_steps * n];
-    let mut spiking = Vec::new();
-    for s in 0..n_steps {
-        let mut input_ex = ex.row(s).to_vec();
-        let mut input_in = inh.row(s).to_vec();
-        let ctx = StepContext { step: first_step + s as u64, gids: &gids };
-        let step_flags = &mut flags[s * n..(s + 1) * n];
-        kernel.update(&ctx, &mut vars, &mut input_ex, &mut input_in, step_flags, &mut offsets[s * n..(s + 1) * n]);
-        spiking.clear();
-        list_flagged(step_flags, 0, &mut spiking);
-        kernel.after_spikes(&mut vars, &spiking);
+    let position: HashMap<u32, usize> = gids.iter().enumerate().map(|(i, &g)| (g, i)).collect();
+    if position.len() != n {
+        return Err(PyValueError::new_err("step_kernel: gids must be distinct"));
     }
-    kernel.sync_state(&mut vars);
-    let flat: Vec<f64> = vars.concat();
+    for s in 0..n_steps {
+        let step = first_step + s as u64;
+        let input_ex = ex.row(s).to_vec();
+        let input_in = inh.row(s).to_vec();
+        block.add_dense_input(step, &input_ex, &input_in[..n_in]);
+        block.advance(step, 1, false);
+        let (spikes, spike_offsets) = block.take_spikes();
+        for (k, packed) in spikes.iter().enumerate() {
+            let i = position[&(*packed as u32)];
+            flags[s * n + i] = 1;
+            offsets[s * n + i] = spike_offsets.get(k).copied().unwrap_or(0.0);
+        }
+    }
+    let flat: Vec<f64> = (0..n_state).flat_map(|v| block.state(v).to_vec()).collect();
     Ok((
         numpy::ndarray::Array2::from_shape_vec((n_state, n), flat).expect("shape").into_pyarray(py),
         numpy::ndarray::Array2::from_shape_vec((n_steps, n), flags).expect("shape").into_pyarray(py),

@@ -1,6 +1,8 @@
 //! `spikeshard._engine.NetworkRunner`: the engine's `Runner` held by Python. Every call that
 //! computes releases the GIL.
 
+use std::collections::HashMap;
+
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -40,7 +42,7 @@ impl PyNetworkRunner {
     fn add_population(
         &mut self,
         kernel: &str,
-        constants: PyReadonlyArray1<f64>,
+        constants: HashMap<String, f64>,
         key: u64,
         first_gid: u32,
         size: u32,
@@ -51,7 +53,7 @@ impl PyNetworkRunner {
         let state = state.iter().map(|v| v.as_array().to_vec()).collect();
         Ok(self.inner.add_population(
             kernel,
-            constants.as_slice()?,
+            &constants,
             key,
             first_gid,
             size,

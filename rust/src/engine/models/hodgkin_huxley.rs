@@ -31,51 +31,68 @@
 //! both of its sides give every lane the same numbers, so results do not depend on which
 //! neurons share a chunk (or a thread, or a rank).
 
-use super::constants_array;
+use super::constants::{kernel_constants, ConstantReader};
+use super::{update_then_add_input, InputAfterStep, Kernel, Model, StepContext};
 use crate::engine::error::{invalid, EngineError};
 use crate::engine::fastmath;
 use crate::engine::fastmath::mul_add;
 
-/// State order: v (mV), m, h, n, i_syn_ex (µA/cm²), i_syn_in (µA/cm²).
+/// State variables: v (mV), m, h, n, i_syn_ex (µA/cm²), i_syn_in (µA/cm²).
+pub const STATE: &[&str] = &["v", "m", "h", "n", "i_syn_ex", "i_syn_in"];
 pub const N_STATE: usize = 6;
-const N_CONSTANTS: usize = 2 * MODE_SIZE + 13;
+const I_EX: usize = 4;
+const I_IN: usize = 5;
 
 /// Neurons advanced together: four AVX2 or two AVX-512 vectors per loop, which leaves the
 /// out-of-order core independent work while one vector waits on a division or an exp.
 const LANES: usize = 32;
 
-/// Constants of one sub-step length (one per class of neurons).
-#[derive(Clone, Debug, PartialEq)]
-pub struct SubstepConstants {
-    /// Sub-steps per step.
-    pub n_sub: usize,
-    /// Sub-step length and its half (ms).
-    pub h: f64,
-    pub h_half: f64,
-    /// Sub-step length (s), for spike offsets.
-    pub h_seconds: f64,
-    /// Relaxation rate (1/ms) above which the excess is integrated exponentially (2.5/h).
-    pub lambda0: f64,
-    /// Decay of the synaptic currents over half and a whole sub-step.
-    pub p_ex_half: f64,
-    pub p_ex_full: f64,
-    pub p_in_half: f64,
-    pub p_in_full: f64,
+kernel_constants! {
+    /// Constants of one sub-step length (one per class of neurons; Python names them with the
+    /// prefix `fine_` or `quiet_`).
+    pub struct SubstepConstants {
+        /// Sub-steps per step (a whole number >= 1).
+        n_sub,
+        /// Sub-step length and its half (ms).
+        h,
+        h_half,
+        /// Sub-step length (s), for spike offsets.
+        h_seconds,
+        /// Relaxation rate (1/ms) above which the excess is integrated exponentially (2.5/h).
+        lambda0,
+        /// Decay of the synaptic currents over half and a whole sub-step.
+        p_ex_half,
+        p_ex_full,
+        p_in_half,
+        p_in_full,
+    }
 }
 
-const MODE_SIZE: usize = 9;
-
-impl SubstepConstants {
-    fn from_slice(c: &[f64], which: &str) -> Result<Self, EngineError> {
-        let [n_sub, h, h_half, h_seconds, lambda0, p_ex_half, p_ex_full, p_in_half, p_in_full] =
-            constants_array::<MODE_SIZE>("hodgkin_huxley", c)?;
-        if !(n_sub >= 1.0 && n_sub.fract() == 0.0 && n_sub <= 1e9) {
-            return Err(invalid(&format!("hodgkin_huxley {which} n_sub"), n_sub, "a whole number >= 1"));
-        }
-        if !(h > 0.0 && h.is_finite()) {
-            return Err(invalid(&format!("hodgkin_huxley {which} sub-step"), h, "a positive length in ms"));
-        }
-        Ok(Self { n_sub: n_sub as usize, h, h_half, h_seconds, lambda0, p_ex_half, p_ex_full, p_in_half, p_in_full })
+kernel_constants! {
+    /// The membrane and the rate functions.
+    pub struct CellConstants {
+        /// 1 / c_m (cm²/µF).
+        inv_c_m,
+        /// Maximal conductances (mS/cm²).
+        g_na,
+        g_k,
+        g_l,
+        /// Sodium and potassium reversal potentials (mV).
+        e_na,
+        e_k,
+        /// g_l e_l + i_e (µA/cm²): the constant part of the membrane current.
+        gl_el_ie,
+        /// Spike detection potential (mV).
+        v_spike,
+        /// exp(2.5), exp(3), exp(1): turn exp(-(v + 65)/10) into the exponentials of the rates
+        /// centred at -40, -35 and -55 mV.
+        k_m,
+        k_h,
+        k_n,
+        /// Potential (mV) that makes a neuron active when it is above it or heading there.
+        v_active,
+        /// The step (ms).
+        dt_ms,
     }
 }
 
@@ -86,38 +103,88 @@ pub struct HhConstants {
     pub fine: SubstepConstants,
     /// Sub-steps of quiet neurons (`max_substep_quiet`).
     pub quiet: SubstepConstants,
-    /// 1 / c_m (cm²/µF).
-    pub inv_c_m: f64,
-    /// Maximal conductances (mS/cm²).
-    pub g_na: f64,
-    pub g_k: f64,
-    pub g_l: f64,
-    /// Sodium and potassium reversal potentials (mV).
-    pub e_na: f64,
-    pub e_k: f64,
-    /// g_l e_l + i_e (µA/cm²): the constant part of the membrane current.
-    pub gl_el_ie: f64,
-    /// Spike detection potential (mV).
-    pub v_spike: f64,
-    /// exp(2.5), exp(3), exp(1): turn exp(-(v + 65)/10) into the exponentials of the rates
-    /// centred at -40, -35 and -55 mV.
-    pub k_m: f64,
-    pub k_h: f64,
-    pub k_n: f64,
-    /// Potential (mV) that makes a neuron active when it is above it or heading there.
-    pub v_active: f64,
-    /// The step (ms).
-    pub dt_ms: f64,
+    pub cell: CellConstants,
+}
+
+impl SubstepConstants {
+    fn checked(c: &mut ConstantReader, which: &str) -> Result<Self, EngineError> {
+        let mode = Self::read(c, &format!("{which}_"))?;
+        if !(mode.n_sub >= 1.0 && mode.n_sub.fract() == 0.0 && mode.n_sub <= 1e9) {
+            return Err(invalid(&format!("hodgkin_huxley {which}_n_sub"), mode.n_sub, "a whole number >= 1"));
+        }
+        if !(mode.h > 0.0 && mode.h.is_finite()) {
+            return Err(invalid(&format!("hodgkin_huxley {which}_h"), mode.h, "a positive length in ms"));
+        }
+        Ok(mode)
+    }
 }
 
 impl HhConstants {
-    pub fn from_slice(c: &[f64]) -> Result<Self, EngineError> {
-        let all = constants_array::<N_CONSTANTS>("hodgkin_huxley", c)?;
-        let fine = SubstepConstants::from_slice(&all[..MODE_SIZE], "fine")?;
-        let quiet = SubstepConstants::from_slice(&all[MODE_SIZE..2 * MODE_SIZE], "quiet")?;
-        let [inv_c_m, g_na, g_k, g_l, e_na, e_k, gl_el_ie, v_spike, k_m, k_h, k_n, v_active, dt_ms] =
-            constants_array::<13>("hodgkin_huxley", &all[2 * MODE_SIZE..])?;
-        Ok(Self { fine, quiet, inv_c_m, g_na, g_k, g_l, e_na, e_k, gl_el_ie, v_spike, k_m, k_h, k_n, v_active, dt_ms })
+    pub fn read(c: &mut ConstantReader) -> Result<Self, EngineError> {
+        Ok(Self {
+            fine: SubstepConstants::checked(c, "fine")?,
+            quiet: SubstepConstants::checked(c, "quiet")?,
+            cell: CellConstants::read(c, "")?,
+        })
+    }
+
+    /// Every constant's name, as `HodgkinHuxleyNeuron.constants` gives them.
+    pub fn names() -> Vec<String> {
+        let prefixed = |prefix: &'static str| SubstepConstants::NAMES.iter().map(move |n| format!("{prefix}{n}"));
+        prefixed("fine_").chain(prefixed("quiet_")).chain(CellConstants::NAMES.iter().map(|n| n.to_string())).collect()
+    }
+}
+
+pub const MODEL: Model = Model {
+    name: "hodgkin_huxley",
+    state: STATE,
+    constant_names: HhConstants::names,
+    new: |c: &mut ConstantReader, _key| Ok(Box::new(HodgkinHuxley { c: HhConstants::read(c)?, order: Vec::new() })),
+};
+
+#[derive(Clone, Debug)]
+pub struct HodgkinHuxley {
+    pub c: HhConstants,
+    /// Scratch: the block's neurons ordered active first (kept so the step does not allocate).
+    order: Vec<u32>,
+}
+
+impl Kernel for HodgkinHuxley {
+    fn update(
+        &mut self,
+        ctx: &StepContext,
+        state: &mut [Vec<f64>],
+        input_ex: &mut [f64],
+        input_in: &mut [f64],
+        spiked: &mut [u8],
+        spike_offset: &mut [f64],
+    ) {
+        update_then_add_input(self, ctx, state, input_ex, input_in, spiked, spike_offset);
+    }
+
+    fn precise_spike_times(&self) -> bool {
+        true
+    }
+
+    fn input_after_step(&mut self) -> Option<&mut dyn InputAfterStep> {
+        Some(self)
+    }
+}
+
+impl InputAfterStep for HodgkinHuxley {
+    /// The input is added to the synaptic currents at the end of the step.
+    fn input_variables(&self) -> &'static [usize] {
+        &[I_EX, I_IN]
+    }
+
+    fn update_without_input(
+        &mut self,
+        _ctx: &StepContext,
+        state: &mut [Vec<f64>],
+        spiked: &mut [u8],
+        spike_offset: &mut [f64],
+    ) {
+        update(&self.c, state, spiked, spike_offset, &mut self.order);
     }
 }
 
@@ -231,13 +298,13 @@ fn clip(x: f64, lo: f64, hi: f64) -> f64 {
 #[inline(always)]
 fn membrane(c: &HhConstants, y: [f64; 4], i_syn: f64) -> (f64, f64) {
     let [v, m, h, n] = y;
-    let g_na = c.g_na * (m * m * m * h);
+    let g_na = c.cell.g_na * (m * m * m * h);
     let n2 = n * n;
-    let g_k = c.g_k * (n2 * n2);
-    let g_total = g_na + g_k + c.g_l;
+    let g_k = c.cell.g_k * (n2 * n2);
+    let g_total = g_na + g_k + c.cell.g_l;
     // sum of g_x (e_x - v) + i_e + i_syn, as (sum of g_x e_x + i_e + i_syn) - g_total v
-    let drive = mul_add(g_na, c.e_na, mul_add(g_k, c.e_k, c.gl_el_ie + i_syn));
-    (mul_add(-g_total, v, drive) * c.inv_c_m, g_total)
+    let drive = mul_add(g_na, c.cell.e_na, mul_add(g_k, c.cell.e_k, c.cell.gl_el_ie + i_syn));
+    (mul_add(-g_total, v, drive) * c.cell.inv_c_m, g_total)
 }
 
 /// dy/dt (per ms) of y = (v, m, h, n) and each variable's own relaxation rate (1/ms).
@@ -259,9 +326,9 @@ fn derivatives(c: &HhConstants, y: [f64; 4], i_syn: f64) -> ([f64; 4], [f64; 4])
     let e20 = e40 * e40;
     let e18 = e20 * b4;
     let e10 = e20 * e20;
-    let (num_m, den_m) = vtrap(mul_add(v_r, 0.1, 4.0), e10, c.k_m);
-    let (num_n, den_n) = vtrap(mul_add(v_r, 0.1, 5.5), e10, c.k_n);
-    let den_h = mul_add(e10, c.k_h, 1.0);
+    let (num_m, den_m) = vtrap(mul_add(v_r, 0.1, 4.0), e10, c.cell.k_m);
+    let (num_n, den_n) = vtrap(mul_add(v_r, 0.1, 5.5), e10, c.cell.k_n);
+    let den_h = mul_add(e10, c.cell.k_h, 1.0);
     // One division gives the three reciprocals 1/den_m, 1/den_n, 1/den_h.
     let dd = den_m * den_n;
     let q = 1.0 / (dd * den_h);
@@ -273,7 +340,7 @@ fn derivatives(c: &HhConstants, y: [f64; 4], i_syn: f64) -> ([f64; 4], [f64; 4])
     let alpha_n = 0.1 * num_n * (qh * den_m);
     let beta_n = 0.125 * e80;
     let (dv, g_total) = membrane(c, y, i_syn);
-    let lambda = [g_total * c.inv_c_m, alpha_m + beta_m, alpha_h + beta_h, alpha_n + beta_n];
+    let lambda = [g_total * c.cell.inv_c_m, alpha_m + beta_m, alpha_h + beta_h, alpha_n + beta_n];
     // dx/dt = alpha (1 - x) - beta x = alpha - (alpha + beta) x
     let f = [dv, mul_add(-lambda[1], m, alpha_m), mul_add(-lambda[2], h, alpha_h), mul_add(-lambda[3], n, alpha_n)];
     (f, lambda)
@@ -297,9 +364,10 @@ fn etd_weights(mode: &SubstepConstants, lin: f64) -> [f64; 6] {
     let e2 = fastmath::exp(zh);
     let e = e2 * e2;
     let small = z > -ETD_TAYLOR_LIMIT;
-    // Closed forms where |z| >= 0.5, on a harmless dummy z = -1 elsewhere.
+    // Closed forms where |z| >= 0.5; elsewhere they are evaluated on z = -1 (and e2 as it
+    // is), which keeps them finite, and discarded.
     let zs = if small { -1.0 } else { z };
-    let es = if small { 0.6065306597126334 } else { e2 };
+    let es = e2;
     let inv_z = 1.0 / zs;
     let iz3 = inv_z * inv_z * inv_z;
     let ee = es * es;
@@ -421,7 +489,7 @@ fn substep<const STIFF: bool>(
             ch.y[q][k] = if q == 0 { y_new } else { clip(y_new, 0.0, 1.0) };
         }
         let v_new = ch.y[0][k];
-        let first = ch.crossed_at[k] < 0.0 && v_old < c.v_spike && v_new >= c.v_spike;
+        let first = ch.crossed_at[k] < 0.0 && v_old < c.cell.v_spike && v_new >= c.cell.v_spike;
         ch.crossed_at[k] = if first { j } else { ch.crossed_at[k] };
         ch.v_before[k] = if first { v_old } else { ch.v_before[k] };
         ch.v_after[k] = if first { v_new } else { ch.v_after[k] };
@@ -432,7 +500,7 @@ fn substep<const STIFF: bool>(
 
 /// Runs all sub-steps of one step on a loaded chunk.
 fn advance_chunk(c: &HhConstants, mode: &SubstepConstants, ch: &mut Chunk) {
-    for j in 0..mode.n_sub {
+    for j in 0..mode.n_sub as usize {
         let mut i_start = [0.0; LANES];
         let mut i_mid = [0.0; LANES];
         let mut i_end = [0.0; LANES];
@@ -461,7 +529,7 @@ fn advance_chunk(c: &HhConstants, mode: &SubstepConstants, ch: &mut Chunk) {
                 for q in 0..4 {
                     g_pred[q] = clip(ch.y[q][k] + mode.h * f0[q][k], 0.0, 1.0);
                 }
-                let lambda_pred = membrane(c, g_pred, 0.0).1 * c.inv_c_m;
+                let lambda_pred = membrane(c, g_pred, 0.0).1 * c.cell.inv_c_m;
                 let l = lambda[0][k];
                 let larger = if lambda_pred > l { lambda_pred } else { l };
                 lambda[0][k] = if violent[k] { larger } else { l };
@@ -486,8 +554,8 @@ fn advance_chunk(c: &HhConstants, mode: &SubstepConstants, ch: &mut Chunk) {
     }
 }
 
-/// The state slices of a block, as `update` receives them.
-struct Block<'a> {
+/// The state variables of a block, as `update` receives them.
+struct StateSlices<'a> {
     v: &'a mut [f64],
     m: &'a mut [f64],
     h: &'a mut [f64],
@@ -500,9 +568,8 @@ struct Block<'a> {
 fn run_chunk(
     c: &HhConstants,
     mode: &SubstepConstants,
-    b: &mut Block,
+    b: &mut StateSlices,
     idx: &[u32],
-    input: (&[f64], &[f64]),
     spiked: &mut [u8],
     spike_offset: &mut [f64],
 ) {
@@ -529,10 +596,10 @@ fn run_chunk(
         b.m[g] = ch.y[1][k];
         b.h[g] = ch.y[2][k];
         b.n[g] = ch.y[3][k];
-        b.i_ex[g] = ch.syn_ex[k] + input.0[g];
-        b.i_in[g] = ch.syn_in[k] + input.1[g];
+        b.i_ex[g] = ch.syn_ex[k];
+        b.i_in[g] = ch.syn_in[k];
         let spike = ch.crossed_at[k] >= 0.0;
-        let fraction = (c.v_spike - ch.v_before[k]) / (ch.v_after[k] - ch.v_before[k]);
+        let fraction = (c.cell.v_spike - ch.v_before[k]) / (ch.v_after[k] - ch.v_before[k]);
         spiked[g] = spike as u8;
         spike_offset[g] = if spike { (ch.crossed_at[k] + fraction) * mode.h_seconds } else { 0.0 };
     }
@@ -540,21 +607,15 @@ fn run_chunk(
 
 /// Advances every neuron by one step: `spiked[k]` is 1 where v crossed `v_spike` upwards, and
 /// `spike_offset[k]` the time of that crossing in seconds from the start of the step (0 where
-/// there was no spike). This step's input is added to the synaptic currents at its end.
-pub fn update(
-    c: &HhConstants,
-    state: &mut [Vec<f64>],
-    input_ex: &[f64],
-    input_in: &[f64],
-    spiked: &mut [u8],
-    spike_offset: &mut [f64],
-) {
+/// there was no spike). The step's input is added to the synaptic currents afterwards
+/// (`InputAfterStep`); `order` is scratch space for the neurons' order.
+fn update(c: &HhConstants, state: &mut [Vec<f64>], spiked: &mut [u8], spike_offset: &mut [f64], order: &mut Vec<u32>) {
     let [v, m, h, n, i_ex, i_in] = state else { unreachable!("hodgkin_huxley state has {N_STATE} variables") };
     let len = v.len();
     if len == 0 {
         return;
     }
-    let mut b = Block {
+    let mut b = StateSlices {
         v: &mut v[..len],
         m: &mut m[..len],
         h: &mut h[..len],
@@ -562,21 +623,15 @@ pub fn update(
         i_ex: &mut i_ex[..len],
         i_in: &mut i_in[..len],
     };
-    let input = (&input_ex[..len], &input_in[..len]);
     let (spiked, spike_offset) = (&mut spiked[..len], &mut spike_offset[..len]);
-    // Neuron indices: the active ones from the front, the quiet ones from the back (in a
-    // per-thread buffer, so the step loop does not allocate).
-    ORDER.with_borrow_mut(|order| update_in_order(c, &mut b, input, spiked, spike_offset, order));
+    update_in_order(c, &mut b, spiked, spike_offset, order);
 }
 
-thread_local! {
-    static ORDER: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
+/// Neuron indices into `order`: the active ones from the front, the quiet ones from the back;
+/// then each class in chunks of `LANES` with its sub-steps.
 fn update_in_order(
     c: &HhConstants,
-    b: &mut Block,
-    input: (&[f64], &[f64]),
+    b: &mut StateSlices,
     spiked: &mut [u8],
     spike_offset: &mut [f64],
     order: &mut Vec<u32>,
@@ -594,7 +649,7 @@ fn update_in_order(
         for k in 0..len {
             let y = [b.v[k], b.m[k], b.h[k], b.n[k]];
             let (dv, _) = membrane(c, y, b.i_ex[k] + b.i_in[k]);
-            let active = b.v[k] > c.v_active || b.v[k] + c.dt_ms * dv > c.v_active;
+            let active = b.v[k] > c.cell.v_active || b.v[k] + c.cell.dt_ms * dv > c.cell.v_active;
             if active {
                 order[front] = k as u32;
                 front += 1;
@@ -608,7 +663,7 @@ fn update_in_order(
     let (active, quiet) = order.split_at(n_active);
     for (mode, list) in [(&c.fine, active), (&c.quiet, quiet)] {
         for idx in list.chunks(LANES) {
-            run_chunk(c, mode, b, idx, input, spiked, spike_offset);
+            run_chunk(c, mode, b, idx, spiked, spike_offset);
         }
     }
 }
@@ -616,31 +671,58 @@ fn update_in_order(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     /// The constants `HodgkinHuxleyNeuron.constants` computes for the default parameters with
     /// bias current `i_e` (µA/cm²) and step `dt` (s).
-    fn constants(i_e: f64, dt: f64) -> Vec<f64> {
-        let mode = |max_substep: f64| -> Vec<f64> {
+    fn constants(i_e: f64, dt: f64) -> HhConstants {
+        let mode = |max_substep: f64| {
             let n_sub = (dt / max_substep - 1e-9 * dt / max_substep).ceil().max(1.0);
             let h = dt * 1e3 / n_sub;
             let tau = 2.0;
-            vec![
+            SubstepConstants {
                 n_sub,
                 h,
-                0.5 * h,
-                dt / n_sub,
-                2.5 / h,
-                (-0.5 * h / tau).exp(),
-                (-h / tau).exp(),
-                (-0.5 * h / tau).exp(),
-                (-h / tau).exp(),
-            ]
+                h_half: 0.5 * h,
+                h_seconds: dt / n_sub,
+                lambda0: 2.5 / h,
+                p_ex_half: (-0.5 * h / tau).exp(),
+                p_ex_full: (-h / tau).exp(),
+                p_in_half: (-0.5 * h / tau).exp(),
+                p_in_full: (-h / tau).exp(),
+            }
         };
-        let mut c = mode(1.25e-4);
-        c.extend(mode(2.5e-4));
-        c.extend([1.0, 120.0, 36.0, 0.3, 50.0, -77.0, 0.3 * -54.387 + i_e, 0.0]);
-        c.extend([2.5f64.exp(), 3.0f64.exp(), 1.0f64.exp(), -55.0, dt * 1e3]);
-        c
+        let cell = CellConstants {
+            inv_c_m: 1.0,
+            g_na: 120.0,
+            g_k: 36.0,
+            g_l: 0.3,
+            e_na: 50.0,
+            e_k: -77.0,
+            gl_el_ie: 0.3 * -54.387 + i_e,
+            v_spike: 0.0,
+            k_m: 2.5f64.exp(),
+            k_h: 3.0f64.exp(),
+            k_n: 1.0f64.exp(),
+            v_active: -55.0,
+            dt_ms: dt * 1e3,
+        };
+        HhConstants { fine: mode(1.25e-4), quiet: mode(2.5e-4), cell }
+    }
+
+    /// One step of every neuron, with this step's input.
+    fn update(
+        c: &HhConstants,
+        state: &mut [Vec<f64>],
+        input_ex: &[f64],
+        input_in: &[f64],
+        spiked: &mut [u8],
+        spike_offset: &mut [f64],
+    ) {
+        let mut kernel = HodgkinHuxley { c: c.clone(), order: Vec::new() };
+        let ctx = StepContext { step: 0, gids: &[] };
+        let (mut ex, mut inh) = (input_ex.to_vec(), input_in.to_vec());
+        kernel.update(&ctx, state, &mut ex, &mut inh, spiked, spike_offset);
     }
 
     fn rest_state(n: usize) -> Vec<Vec<f64>> {
@@ -669,35 +751,46 @@ mod tests {
             let (ex, inh) = kick(s);
             update(c, state, &ex, &inh, &mut spiked, &mut offset);
             if spiked[0] == 1 {
-                times.push(s as f64 * c.dt_ms + offset[0] * 1e3);
+                times.push(s as f64 * c.cell.dt_ms + offset[0] * 1e3);
             }
         }
         times
     }
 
     #[test]
-    fn constants_are_checked() {
+    fn constants_are_read_by_name_and_checked() {
         let good = constants(0.0, 1e-3);
-        assert!(HhConstants::from_slice(&good).is_ok());
-        assert!(matches!(HhConstants::from_slice(&good[1..]), Err(EngineError::ConstantsLength { .. })));
+        let mut named = HashMap::new();
+        good.fine.write("fine_", &mut named);
+        good.quiet.write("quiet_", &mut named);
+        good.cell.write("", &mut named);
+        let mut names: Vec<&String> = named.keys().collect();
+        names.sort();
+        let mut expected = HhConstants::names();
+        expected.sort();
+        assert_eq!(names, expected.iter().collect::<Vec<_>>());
+        let read = |map: &HashMap<String, f64>| MODEL.kernel(map, 0);
+        assert!(read(&named).is_ok());
+        let mut missing = named.clone();
+        missing.remove("quiet_h");
+        assert!(matches!(read(&missing), Err(EngineError::Constant { name, .. }) if name == "quiet_h"));
         for bad_n_sub in [0.0, 2.5, f64::NAN] {
-            let mut c = good.clone();
-            c[0] = bad_n_sub;
-            assert!(matches!(HhConstants::from_slice(&c), Err(EngineError::InvalidArgument { .. })));
+            let mut bad = named.clone();
+            bad.insert("fine_n_sub".to_string(), bad_n_sub);
+            assert!(matches!(read(&bad), Err(EngineError::InvalidArgument { .. })));
         }
-        let c = HhConstants::from_slice(&good).unwrap();
-        assert_eq!((c.fine.n_sub, c.quiet.n_sub), (8, 4));
+        assert_eq!((good.fine.n_sub, good.quiet.n_sub), (8.0, 4.0));
     }
 
     #[test]
     fn etd_weights_reduce_to_rk4_weights_at_zero() {
-        let c = HhConstants::from_slice(&constants(0.0, 1e-3)).unwrap();
+        let c = constants(0.0, 1e-3);
         assert_eq!(etd_weights(&c.fine, 0.0), [1.0, 1.0, c.fine.h_half, SIXTH, THIRD, SIXTH]);
     }
 
     #[test]
     fn etd_weights_series_and_closed_forms_agree() {
-        let c = HhConstants::from_slice(&constants(0.0, 1e-3)).unwrap();
+        let c = constants(0.0, 1e-3);
         let h = c.fine.h;
         // Just inside and outside the series' range, and the two forms at the same point.
         let inside = etd_weights(&c.fine, -0.5 * (1.0 - 1e-14) / h);
@@ -724,7 +817,7 @@ mod tests {
 
     #[test]
     fn rest_is_steady_and_silent() {
-        let c = HhConstants::from_slice(&constants(0.0, 1e-3)).unwrap();
+        let c = constants(0.0, 1e-3);
         let mut state = rest_state(5);
         let spikes = run(&c, &mut state, 200, |_| (vec![0.0; 5], vec![0.0; 5]));
         assert!(spikes.is_empty());
@@ -736,7 +829,7 @@ mod tests {
         // Reference: scipy DOP853 at rtol 1e-10 (tests/engines/test_hodgkin_huxley.py).
         let expected = [1.900_971_95, 16.822_582_65, 31.471_826_64];
         for dt in [1e-3, 1e-4] {
-            let c = HhConstants::from_slice(&constants(10.0, dt)).unwrap();
+            let c = constants(10.0, dt);
             let mut state = rest_state(1);
             let steps = (35e-3 / dt).round() as usize;
             let spikes = run(&c, &mut state, steps, |_| (vec![0.0], vec![0.0]));
@@ -749,7 +842,7 @@ mod tests {
 
     #[test]
     fn results_do_not_depend_on_how_neurons_are_split_into_blocks() {
-        let c = HhConstants::from_slice(&constants(4.0, 1e-3)).unwrap();
+        let c = constants(4.0, 1e-3);
         let n = 70;
         let mut whole = rest_state(n);
         whole[0] = (0..n).map(|k| -80.0 + (k as f64 * 7.3) % 60.0).collect();
@@ -785,7 +878,7 @@ mod tests {
     #[test]
     fn extreme_kicks_stay_finite_and_gates_bounded() {
         for dt in [1e-3, 1e-4] {
-            let c = HhConstants::from_slice(&constants(0.0, dt)).unwrap();
+            let c = constants(0.0, dt);
             let mut state = rest_state(4);
             let kicks = [-5000.0, -500.0, 500.0, 5000.0];
             let steps = (0.02 / dt).round() as usize;
@@ -803,7 +896,7 @@ mod tests {
 
     #[test]
     fn empty_block_is_a_no_op() {
-        let c = HhConstants::from_slice(&constants(0.0, 1e-3)).unwrap();
+        let c = constants(0.0, 1e-3);
         let mut state = rest_state(0);
         update(&c, &mut state, &[], &[], &mut [], &mut []);
     }

@@ -2,38 +2,63 @@
 //! a spike of weight w (mV) moves the membrane by w at its arrival; input that arrives while
 //! the neuron is refractory is discarded.
 
-use super::constants_array;
-use crate::engine::error::EngineError;
+use super::constants::{kernel_constants, ConstantReader};
+use super::{names_of, Kernel, Model, StepContext};
 
-/// State order: v (mV), refractory steps left.
+/// State variables: v (mV), refractory steps left.
+pub const STATE: &[&str] = &["v", "refractory"];
 pub const N_STATE: usize = 2;
 
-#[derive(Clone, Debug)]
-pub struct LifDeltaConstants {
-    pub p22: f64,
-    /// Constant part of the membrane update: v_rest (1 - p22) plus what i_e adds (mV).
-    pub v_const: f64,
-    pub v_th: f64,
-    pub v_reset: f64,
-    pub v_min: f64,
-    pub refractory_steps: f64,
-}
-
-impl LifDeltaConstants {
-    pub fn from_slice(c: &[f64]) -> Result<Self, EngineError> {
-        let [p22, v_const, v_th, v_reset, v_min, refractory_steps] = constants_array::<6>("lif_delta", c)?;
-        Ok(Self { p22, v_const, v_th, v_reset, v_min, refractory_steps })
+kernel_constants! {
+    /// The membrane propagator of one step and the thresholds (`LIFDelta.constants`).
+    pub struct LifDeltaConstants {
+        /// Membrane decay over a step, exp(-dt/tau_m).
+        p22,
+        /// Constant part of the membrane update: v_rest (1 - p22) plus what i_e adds (mV).
+        v_const,
+        v_th,
+        v_reset,
+        /// Lower bound of the membrane potential (mV; may be -inf).
+        v_min,
+        /// The refractory period in steps.
+        refractory_steps,
     }
 }
 
-/// Advances the block one step and clears the consumed input.
-/// One receptor: `input` holds the summed weights (mV) of every spike arriving this step.
-pub fn update(c: &LifDeltaConstants, state: &mut [Vec<f64>], input: &mut [f64], spiked: &mut [u8]) {
-    let [v, refractory] = state else { unreachable!("lif_delta state has {N_STATE} variables") };
-    update_slices(c, v, refractory, input, spiked);
+pub const MODEL: Model = Model {
+    name: "lif_delta",
+    state: STATE,
+    constant_names: || names_of(LifDeltaConstants::NAMES),
+    new: |c: &mut ConstantReader, _key| Ok(Box::new(LifDelta { c: LifDeltaConstants::read(c, "")? })),
+};
+
+#[derive(Clone, Debug)]
+pub struct LifDelta {
+    pub c: LifDeltaConstants,
 }
 
-/// The kernel proper, with non-aliasing slice arguments (see `lif::update_slices`).
+impl Kernel for LifDelta {
+    /// One receptor: `input_ex` holds the summed weights (mV) of every spike arriving this
+    /// step; it moves the membrane in this very step.
+    fn update(
+        &mut self,
+        _ctx: &StepContext,
+        state: &mut [Vec<f64>],
+        input_ex: &mut [f64],
+        _input_in: &mut [f64],
+        spiked: &mut [u8],
+        _spike_offset: &mut [f64],
+    ) {
+        let [v, refractory] = state else { unreachable!("lif_delta state has {N_STATE} variables") };
+        update_slices(&self.c, v, refractory, input_ex, spiked);
+    }
+
+    fn receptors(&self) -> usize {
+        1
+    }
+}
+
+/// The kernel proper, with non-aliasing slice arguments (see `lif::step_dense`).
 #[inline(never)]
 fn update_slices(c: &LifDeltaConstants, v: &mut [f64], refractory: &mut [f64], input: &mut [f64], spiked: &mut [u8]) {
     let n = v.len();

@@ -1,20 +1,30 @@
-//! Neuron kernels: one small module per model, each a branch-free update over flat slices.
+//! Neuron kernels: one module per model, each a `Kernel` over flat slices, and the registry
+//! that names them.
 //!
-//! A kernel advances one block of neurons by one step. It receives the block's state variables
-//! (structure of arrays, in the order the Python model declares them), the summed synaptic input
-//! of this step per receptor (excitatory, inhibitory), and writes a spike flag per neuron.
-//! Models with precise spike times also write the time of the threshold crossing, in seconds
-//! from the start of the step. Constants (propagators, thresholds) are computed once in Python
-//! (`NeuronModel.constants`) so both engines use identical numbers.
+//! A model is written as NEST writes one (`models/iaf_psc_exp.h`): its constants (computed
+//! once in Python by `NeuronModel.constants`, so both engines use identical numbers, and read
+//! here by name), the names of its state variables (structure of arrays, in the order the
+//! Python model declares them) and `update`, which advances one block of neurons by one
+//! step. What a model can do beyond `update` is an optional capability with a default:
+//! `InputAfterStep` (the step does not read its own input, so it may be delivered late, and
+//! sparsely) and, within it, `PairStep` (two steps in one pass). The generic `Block` drives
+//! every kernel through this trait and knows no model by name.
+//!
+//! Adding a model: a module here with its constants (`kernel_constants!`), `STATE` and an
+//! `impl Kernel`, and one line in `MODELS` (see docs/extending.md).
 
+pub mod constants;
 pub mod hodgkin_huxley;
 pub mod lif;
 pub mod lif_delta;
 pub mod poisson_source;
-pub mod refractory;
+
+use std::collections::HashMap;
+use std::fmt;
 
 use crate::engine::error::EngineError;
 use crate::engine::ring::SparseInput;
+use constants::ConstantReader;
 
 /// What a kernel needs to know about the step besides state and input.
 pub struct StepContext<'a> {
@@ -24,146 +34,15 @@ pub struct StepContext<'a> {
     pub gids: &'a [u32],
 }
 
-/// A neuron model with its constants, as the runner dispatches it.
-#[derive(Clone, Debug)]
-pub enum NeuronKernel {
-    Lif(lif::Lif),
-    LifDelta(lif_delta::LifDeltaConstants),
-    HodgkinHuxley(hodgkin_huxley::HhConstants),
-    PoissonSource(poisson_source::PoissonSourceConstants),
-}
-
-/// Names of the models this engine implements (`spikeshard._rust_supports_model`).
-pub const SUPPORTED_KERNELS: [&str; 4] = ["lif", "lif_delta", "hodgkin_huxley", "poisson_source"];
-
-impl NeuronKernel {
-    /// Builds a kernel from its name, the constants array from Python and the population key.
-    pub fn from_name(name: &str, constants: &[f64], key: u64) -> Result<Self, EngineError> {
-        Ok(match name {
-            "lif" => NeuronKernel::Lif(lif::Lif::new(lif::LifConstants::from_slice(constants)?)),
-            "lif_delta" => NeuronKernel::LifDelta(lif_delta::LifDeltaConstants::from_slice(constants)?),
-            "hodgkin_huxley" => NeuronKernel::HodgkinHuxley(hodgkin_huxley::HhConstants::from_slice(constants)?),
-            "poisson_source" => {
-                NeuronKernel::PoissonSource(poisson_source::PoissonSourceConstants::from_slice(constants, key)?)
-            }
-            other => return Err(EngineError::UnknownModel(other.to_string())),
-        })
-    }
-
-    /// Number of state variables the kernel expects.
-    pub fn n_state(&self) -> usize {
-        match self {
-            NeuronKernel::Lif(_) => lif::N_STATE,
-            NeuronKernel::LifDelta(_) => lif_delta::N_STATE,
-            NeuronKernel::HodgkinHuxley(_) => hodgkin_huxley::N_STATE,
-            NeuronKernel::PoissonSource(_) => poisson_source::N_STATE,
-        }
-    }
-
-    /// Input channels: 2 (positive weights to the excitatory input, negative to the
-    /// inhibitory one) or 1 (every weight summed into one input; `input_in` is empty).
-    pub fn receptors(&self) -> usize {
-        match self {
-            NeuronKernel::Lif(_) | NeuronKernel::HodgkinHuxley(_) => 2,
-            NeuronKernel::LifDelta(_) | NeuronKernel::PoissonSource(_) => 1,
-        }
-    }
-
-    /// Whether the kernel can take its input sparsely (`update_sparse`).
-    pub fn takes_sparse_input(&self) -> bool {
-        matches!(self, NeuronKernel::Lif(_))
-    }
-
-    /// Advances a block one step when few neurons received input: the same result as
-    /// `update` with the slot's dense input, at a fraction of the memory traffic.
-    pub fn update_sparse(&mut self, state: &mut [Vec<f64>], input: SparseInput, spiked: &mut [u8]) {
-        match self {
-            NeuronKernel::Lif(lif) => lif.update_sparse(state, input, spiked),
-            _ => unreachable!("only kernels with takes_sparse_input() are given sparse input"),
-        }
-    }
-
-    /// Whether the step's input enters only state that the step itself does not read (LIF:
-    /// the currents, which reach the membrane one step later). Such a kernel can be advanced
-    /// with `update_without_input` and given the input afterwards (`add_input`), so a spike
-    /// with a delay of d steps may be delivered after the step it arrives at has been
-    /// computed: exchange intervals may then be d + 1 steps long.
-    pub fn defers_input(&self) -> bool {
-        matches!(self, NeuronKernel::Lif(_))
-    }
-
-    /// A step without its input (kernels with `defers_input()` only).
-    pub fn update_without_input(&mut self, state: &mut [Vec<f64>], spiked: &mut [u8]) {
-        match self {
-            NeuronKernel::Lif(lif) => lif.update_without_input(state, spiked),
-            _ => unreachable!("only kernels with defers_input() are stepped without input"),
-        }
-    }
-
-    /// Two steps in one pass, the second without its input (kernels with `defers_input()`;
-    /// see `lif::Lif::update_pair` for the order of the calls that complete it).
-    pub fn update_pair(
-        &mut self,
-        state: &mut [Vec<f64>],
-        input_ex: &[f64],
-        input_in: &[f64],
-        spiked: &mut [u8],
-        spiked_next: &mut [u8],
-    ) {
-        match self {
-            NeuronKernel::Lif(lif) => lif.update_pair(state, input_ex, input_in, spiked, spiked_next),
-            _ => unreachable!("only kernels with defers_input() step in pairs"),
-        }
-    }
-
-    /// Completes `update_pair` once the first step's spikes were passed to `after_spikes`.
-    pub fn end_pair(&mut self, state: &mut [Vec<f64>], spiked_next: &[u8]) {
-        match self {
-            NeuronKernel::Lif(lif) => lif.end_pair(state, spiked_next),
-            _ => unreachable!("only kernels with defers_input() step in pairs"),
-        }
-    }
-
-    /// Adds a step's input after `update_without_input` and clears it.
-    pub fn add_input(&self, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64]) {
-        match self {
-            NeuronKernel::Lif(lif) => lif.add_input(state, input_ex, input_in),
-            _ => unreachable!("only kernels with defers_input() take their input after the step"),
-        }
-    }
-
-    /// As `add_input`, with input given only for the neurons that received any.
-    pub fn add_sparse_input(&self, state: &mut [Vec<f64>], input: SparseInput) {
-        match self {
-            NeuronKernel::Lif(_) => lif::Lif::add_sparse_input(state, input),
-            _ => unreachable!("only kernels with defers_input() take their input after the step"),
-        }
-    }
-
-    /// Tells the kernel which neurons (block-local indices, ascending) spiked this step, after
-    /// `update`: LIF lists them as refractory.
-    pub fn after_spikes(&mut self, state: &mut [Vec<f64>], locals: &[u32]) {
-        if let NeuronKernel::Lif(lif) = self {
-            lif.after_spikes(state, locals);
-        }
-    }
-
-    /// Writes what the kernel keeps elsewhere during a run (LIF's refractory counters) into
-    /// `state`, before it is read.
-    pub fn sync_state(&self, state: &mut [Vec<f64>]) {
-        if let NeuronKernel::Lif(lif) = self {
-            lif.sync_state(state);
-        }
-    }
-
-    /// Whether spikes carry a sub-step time (written to `spike_offset`).
-    pub fn precise_spike_times(&self) -> bool {
-        matches!(self, NeuronKernel::HodgkinHuxley(_))
-    }
-
-    /// Advances every neuron of a block by one step, consuming the step's input: the input
-    /// slices are zero afterwards (clearing them inside the kernel saves a pass over memory).
-    pub fn update(
+/// A neuron model's kernel for one block of neurons: its constants and whatever it keeps
+/// between steps. `state` is the block's state, one slice per variable in `STATE` order.
+pub trait Kernel: Send + Sync + fmt::Debug {
+    /// Advances every neuron of a block by one step, consuming the step's input per receptor
+    /// (`input_in` is empty for one-receptor models): the input slices are zero afterwards
+    /// (clearing them inside the kernel saves a pass over memory). Writes a spike flag per
+    /// neuron and, for models with `precise_spike_times`, the time of the spike in seconds
+    /// from the start of the step.
+    fn update(
         &mut self,
         ctx: &StepContext,
         state: &mut [Vec<f64>],
@@ -171,28 +50,158 @@ impl NeuronKernel {
         input_in: &mut [f64],
         spiked: &mut [u8],
         spike_offset: &mut [f64],
-    ) {
-        match self {
-            NeuronKernel::Lif(lif) => lif.update(state, input_ex, input_in, spiked),
-            NeuronKernel::LifDelta(c) => lif_delta::update(c, state, input_ex, spiked),
-            NeuronKernel::HodgkinHuxley(c) => {
-                hodgkin_huxley::update(c, state, input_ex, input_in, spiked, spike_offset);
-                input_ex.fill(0.0);
-                input_in.fill(0.0);
-            }
-            NeuronKernel::PoissonSource(c) => {
-                poisson_source::update(c, ctx, spiked);
-                input_ex.fill(0.0);
-            }
-        }
+    );
+
+    /// Input channels: 2 (positive weights to the excitatory input, negative to the
+    /// inhibitory one) or 1 (every weight summed into one input; `input_in` is empty).
+    fn receptors(&self) -> usize {
+        2
+    }
+
+    /// Whether spikes carry a sub-step time (written to `spike_offset`).
+    fn precise_spike_times(&self) -> bool {
+        false
+    }
+
+    /// Told which neurons (block-local indices, ascending) spiked this step, after `update`.
+    fn after_spikes(&mut self, _state: &mut [Vec<f64>], _spiking: &[u32]) {}
+
+    /// Writes what the kernel keeps elsewhere during a run into `state`, before it is read.
+    fn sync_state(&self, _state: &mut [Vec<f64>]) {}
+
+    /// The kernel's `InputAfterStep` capability, if it has it.
+    fn input_after_step(&mut self) -> Option<&mut dyn InputAfterStep> {
+        None
     }
 }
 
-/// Reads `N` constants from the slice Python sent, or says which model got how many.
-pub(crate) fn constants_array<const N: usize>(model: &str, constants: &[f64]) -> Result<[f64; N], EngineError> {
-    constants.try_into().map_err(|_| EngineError::ConstantsLength {
-        model: model.to_string(),
-        expected: N,
-        got: constants.len(),
-    })
+/// Capability of a kernel whose step does not read the step's own input: the input is added
+/// to state variables after the step (LIF: to the currents, which reach the membrane one step
+/// later). A block can then compute the last step of an exchange interval before that step's
+/// spikes are delivered (`update_without_input`, then `add_input` once they are), so
+/// intervals may be one step longer than the smallest delay. The kernel's `update` must equal
+/// `update_without_input` followed by `add_input` (`update_then_add_input` is that).
+pub trait InputAfterStep {
+    /// The state variables a step's input is added to, one per receptor.
+    fn input_variables(&self) -> &'static [usize];
+
+    /// The step without its input.
+    fn update_without_input(
+        &mut self,
+        ctx: &StepContext,
+        state: &mut [Vec<f64>],
+        spiked: &mut [u8],
+        spike_offset: &mut [f64],
+    );
+
+    /// Whether input may be added only where some arrived (`add_sparse_input`): exact when
+    /// the input variables are never -0.0, since adding a slot's +0.0 then changes nothing.
+    fn takes_sparse_input(&self) -> bool {
+        false
+    }
+
+    /// The kernel's `PairStep` capability, if it has it.
+    fn pair_step(&mut self) -> Option<&mut dyn PairStep> {
+        None
+    }
+}
+
+/// Capability of an `InputAfterStep` kernel that computes two steps in one pass over the
+/// state, the second without its input (as `update_without_input`): with one-step delays,
+/// an exchange interval's two steps load and store each neuron once.
+pub trait PairStep {
+    /// Step t with its input (read, not cleared), then step t + 1 without its input; spike
+    /// flags of t in `spiked`, of t + 1 in `spiked_next`. The caller then passes step t's
+    /// spikes to `after_spikes`, calls `end_pair`, and passes step t + 1's spikes on.
+    fn update_pair(
+        &mut self,
+        state: &mut [Vec<f64>],
+        input_ex: &[f64],
+        input_in: &[f64],
+        spiked: &mut [u8],
+        spiked_next: &mut [u8],
+    );
+
+    /// Completes `update_pair` once the first step's spikes were passed to `after_spikes`.
+    fn end_pair(&mut self, state: &mut [Vec<f64>], spiked_next: &[u8]);
+}
+
+/// Adds a step's dense input to the kernel's input variables and clears it.
+pub fn add_input(kernel: &dyn InputAfterStep, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64]) {
+    for (&variable, input) in kernel.input_variables().iter().zip([input_ex, input_in]) {
+        add_and_clear(&mut state[variable], input);
+    }
+}
+
+/// As `add_input`, with input given only for the neurons that received any (two receptors).
+pub fn add_sparse_input(kernel: &dyn InputAfterStep, state: &mut [Vec<f64>], input: SparseInput) {
+    let &[ex, inh] = kernel.input_variables() else {
+        unreachable!("sparse input is listed for two-receptor kernels only (ring::sparse_slot)")
+    };
+    let (low, high) = state.split_at_mut(ex.max(inh));
+    let (a, b) = (&mut low[ex.min(inh)], &mut high[0]);
+    let (current_ex, current_in) = if ex < inh { (a, b) } else { (b, a) };
+    input.apply(current_ex, current_in);
+}
+
+/// `update` of an `InputAfterStep` kernel: the step without its input, then the input.
+pub fn update_then_add_input(
+    kernel: &mut dyn InputAfterStep,
+    ctx: &StepContext,
+    state: &mut [Vec<f64>],
+    input_ex: &mut [f64],
+    input_in: &mut [f64],
+    spiked: &mut [u8],
+    spike_offset: &mut [f64],
+) {
+    kernel.update_without_input(ctx, state, spiked, spike_offset);
+    add_input(kernel, state, input_ex, input_in);
+}
+
+/// `current += input; input = 0`, elementwise.
+#[inline(never)]
+fn add_and_clear(current: &mut [f64], input: &mut [f64]) {
+    for (i, x) in current.iter_mut().zip(input.iter_mut()) {
+        *i += *x;
+        *x = 0.0;
+    }
+}
+
+/// A model the engine implements: its name (`NeuronModel.rust_kernel` in Python), state
+/// variables and constants, and how to make its kernel.
+pub struct Model {
+    pub name: &'static str,
+    /// State variables in storage order (Python's `state_variables`).
+    pub state: &'static [&'static str],
+    /// The constants the kernel reads (the keys of Python's `constants()`).
+    pub constant_names: fn() -> Vec<String>,
+    /// Makes a block's kernel from the constants; `key` seeds a model's own random draws.
+    pub new: NewKernel,
+}
+
+/// Makes a block's kernel of a model from its constants and random key.
+pub type NewKernel = fn(&mut ConstantReader, u64) -> Result<Box<dyn Kernel>, EngineError>;
+
+/// Every model of the engine (`spikeshard._rust_supports_model`): one line per model.
+pub const MODELS: &[Model] = &[lif::MODEL, lif_delta::MODEL, hodgkin_huxley::MODEL, poisson_source::MODEL];
+
+/// The model named `name`.
+pub fn model(name: &str) -> Result<&'static Model, EngineError> {
+    MODELS.iter().find(|m| m.name == name).ok_or_else(|| EngineError::UnknownModel(name.to_string()))
+}
+
+impl Model {
+    /// A kernel of this model from the named constants Python sent; every constant must be
+    /// read, so a name the kernel does not know is an error too.
+    pub fn kernel(&self, constants: &HashMap<String, f64>, key: u64) -> Result<Box<dyn Kernel>, EngineError> {
+        let mut reader = ConstantReader::new(self.name, constants);
+        let kernel = (self.new)(&mut reader, key)?;
+        reader.finish()?;
+        Ok(kernel)
+    }
+}
+
+/// `constant_names` of a model whose constants are one `kernel_constants!` struct.
+pub fn names_of(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
 }

@@ -1,5 +1,5 @@
 """Runs the named test networks with backend="mpi" and saves every spike (and state trace) on
-rank 0: ``mpi_networks.py OUT_DIR THREADS NAME...``. Started by tests/mpi/test_mpi.py under
+rank 0: ``run_networks.py OUT_DIR THREADS NAME...``. Started by tests/mpi/test_mpi.py under
 mpirun at several rank counts."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.mpi.networks import NETWORKS  # noqa: E402
+from tests.mpi.network_definitions import NETWORKS  # noqa: E402
 
 
 def main() -> None:

@@ -2,37 +2,47 @@
 //! integrated exactly: the propagators are computed in Python for the step `dt`.
 //!
 //! Order within a step (as NEST): membrane propagates unless refractory, currents decay, this
-//! step's input is added to the currents, threshold is checked and the neuron reset.
+//! step's input is added to the currents, threshold is checked and the neuron reset. The input
+//! reaches the membrane only one step later, so the kernel takes it after the step
+//! (`InputAfterStep`, sparsely when few neurons got any) and can compute two steps in one pass
+//! (`PairStep`). Refractory neurons are listed aside (`refractory_list`).
 
-use super::constants_array;
-use super::refractory::{is_refractory, RefractoryList};
-use crate::engine::error::EngineError;
-use crate::engine::ring::SparseInput;
+mod refractory_list;
 
-/// State order: v (mV), i_syn_ex (pA), i_syn_in (pA), refractory steps left.
+use super::constants::{kernel_constants, ConstantReader};
+use super::{names_of, update_then_add_input, InputAfterStep, Kernel, Model, PairStep, StepContext};
+use refractory_list::{is_refractory, RefractoryList};
+
+/// State variables: v (mV), i_syn_ex (pA), i_syn_in (pA), refractory steps left.
+pub const STATE: &[&str] = &["v", "i_syn_ex", "i_syn_in", "refractory"];
 pub const N_STATE: usize = 4;
 
-#[derive(Clone, Debug)]
-pub struct LifConstants {
-    pub p22: f64,
-    pub p11_ex: f64,
-    pub p11_in: f64,
-    pub p21_ex: f64,
-    pub p21_in: f64,
-    /// Constant part of the membrane update: v_rest (1 - p22) plus what i_e adds (mV).
-    pub v_const: f64,
-    pub v_th: f64,
-    pub v_reset: f64,
-    pub refractory_steps: f64,
-}
-
-impl LifConstants {
-    pub fn from_slice(c: &[f64]) -> Result<Self, EngineError> {
-        let [p22, p11_ex, p11_in, p21_ex, p21_in, v_const, v_th, v_reset, refractory_steps] =
-            constants_array::<9>("lif", c)?;
-        Ok(Self { p22, p11_ex, p11_in, p21_ex, p21_in, v_const, v_th, v_reset, refractory_steps })
+kernel_constants! {
+    /// The propagators of one step and the thresholds (`LIF.constants` in Python).
+    pub struct LifConstants {
+        /// Membrane decay over a step, exp(-dt/tau_m).
+        p22,
+        /// Current decays over a step, exp(-dt/tau_syn_x).
+        p11_ex,
+        p11_in,
+        /// Membrane response (mV per pA) over a step to each current.
+        p21_ex,
+        p21_in,
+        /// Constant part of the membrane update: v_rest (1 - p22) plus what i_e adds (mV).
+        v_const,
+        v_th,
+        v_reset,
+        /// The refractory period in steps (t_ref/dt rounded as NEST rounds it).
+        refractory_steps,
     }
 }
+
+pub const MODEL: Model = Model {
+    name: "lif",
+    state: STATE,
+    constant_names: || names_of(LifConstants::NAMES),
+    new: |c: &mut ConstantReader, _key| Ok(Box::new(Lif::new(LifConstants::read(c, "")?))),
+};
 
 /// The kernel of one block: constants and the block's refractory neurons.
 #[derive(Clone, Debug)]
@@ -45,35 +55,71 @@ impl Lif {
     pub fn new(c: LifConstants) -> Self {
         Self { c, refractory: RefractoryList::default() }
     }
+}
 
-    /// Advances the block one step and clears the consumed input.
-    pub fn update(&mut self, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64], spiked: &mut [u8]) {
-        self.update_without_input(state, spiked);
-        self.add_input(state, input_ex, input_in);
+impl Kernel for Lif {
+    fn update(
+        &mut self,
+        ctx: &StepContext,
+        state: &mut [Vec<f64>],
+        input_ex: &mut [f64],
+        input_in: &mut [f64],
+        spiked: &mut [u8],
+        spike_offset: &mut [f64],
+    ) {
+        update_then_add_input(self, ctx, state, input_ex, input_in, spiked, spike_offset);
     }
 
-    /// As `update`, with input given only for the neurons that received any. The currents are
-    /// decayed densely and the input added sparsely: `i * p11 + input` either way.
-    pub fn update_sparse(&mut self, state: &mut [Vec<f64>], input: SparseInput, spiked: &mut [u8]) {
-        self.update_without_input(state, spiked);
-        Self::add_sparse_input(state, input);
+    /// Starts the refractory period of the neurons that spiked this step.
+    fn after_spikes(&mut self, state: &mut [Vec<f64>], spiking: &[u32]) {
+        self.refractory.start(self.c.refractory_steps, spiking, &mut state[REFRACTORY]);
     }
 
-    /// The step's membrane, decay, threshold and reset, leaving the step's input to
-    /// `add_input` or `add_sparse_input`. Nothing in this part reads the step's input (it
-    /// reaches the membrane one step later), which lets the runner add it after delivering
-    /// the spikes of this very step (see `NeuronKernel::defers_input`).
-    pub fn update_without_input(&mut self, state: &mut [Vec<f64>], spiked: &mut [u8]) {
+    /// Brings the refractory counters in `state` up to date (the list keeps them during a run).
+    fn sync_state(&self, state: &mut [Vec<f64>]) {
+        self.refractory.sync(&mut state[REFRACTORY]);
+    }
+
+    fn input_after_step(&mut self) -> Option<&mut dyn InputAfterStep> {
+        Some(self)
+    }
+}
+
+impl InputAfterStep for Lif {
+    fn input_variables(&self) -> &'static [usize] {
+        &[I_EX, I_IN]
+    }
+
+    /// Membrane, current decay, threshold and reset densely, with one byte per neuron saying
+    /// whether it is refractory, then the counters of the few refractory ones. Nothing here
+    /// reads the step's input (it reaches the membrane one step later).
+    fn update_without_input(
+        &mut self,
+        _ctx: &StepContext,
+        state: &mut [Vec<f64>],
+        spiked: &mut [u8],
+        _spike_offset: &mut [f64],
+    ) {
         let [v, i_ex, i_in, refractory] = state else { unreachable!("lif state has {N_STATE} variables") };
-        self.step_membrane(v, i_ex, i_in, refractory, spiked);
+        let held = self.refractory.held(refractory);
+        step_dense(&self.c, v, i_ex, i_in, held, spiked);
+        self.refractory.count_down(refractory, spiked);
     }
 
-    /// Two steps in one pass over the state: step t with its input `input_ex`/`input_in`
-    /// (read, not cleared), then step t + 1 without its input (as `update_without_input`).
-    /// Spike flags go to `spiked` (t) and `spiked_next` (t + 1). Then, in this order: the
-    /// caller passes step t's spikes to `after_spikes`, calls `end_pair`, and passes step
-    /// t + 1's spikes to `after_spikes`; the refractory bookkeeping then is that of two steps.
-    pub fn update_pair(
+    /// The currents are never -0.0 (see `step_neuron`).
+    fn takes_sparse_input(&self) -> bool {
+        true
+    }
+
+    fn pair_step(&mut self) -> Option<&mut dyn PairStep> {
+        Some(self)
+    }
+}
+
+impl PairStep for Lif {
+    /// Step t with its input, then step t + 1 without; the refractory bookkeeping of the two
+    /// steps is completed by `after_spikes`, `end_pair`, `after_spikes` (see `PairStep`).
+    fn update_pair(
         &mut self,
         state: &mut [Vec<f64>],
         input_ex: &[f64],
@@ -92,46 +138,8 @@ impl Lif {
     }
 
     /// The second step's refractory count-down of `update_pair`.
-    pub fn end_pair(&mut self, state: &mut [Vec<f64>], spiked_next: &[u8]) {
+    fn end_pair(&mut self, state: &mut [Vec<f64>], spiked_next: &[u8]) {
         self.refractory.count_down(&mut state[REFRACTORY], spiked_next);
-    }
-
-    /// Adds a step's dense input to the currents and clears it.
-    pub fn add_input(&self, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64]) {
-        add_input(&mut state[I_EX], input_ex);
-        add_input(&mut state[I_IN], input_in);
-    }
-
-    /// Adds a step's sparse input to the currents and clears it.
-    pub fn add_sparse_input(state: &mut [Vec<f64>], input: SparseInput) {
-        let [_, i_ex, i_in, _] = state else { unreachable!("lif state has {N_STATE} variables") };
-        input.apply(i_ex, i_in);
-    }
-
-    /// Starts the refractory period of the neurons that spiked this step.
-    pub fn after_spikes(&mut self, state: &mut [Vec<f64>], locals: &[u32]) {
-        self.refractory.start(self.c.refractory_steps, locals, &mut state[REFRACTORY]);
-    }
-
-    /// Brings the refractory counters in `state` up to date (the list keeps them during a run).
-    pub fn sync_state(&self, state: &mut [Vec<f64>]) {
-        self.refractory.sync(&mut state[REFRACTORY]);
-    }
-
-    /// Everything but the input: membrane, current decay, threshold and reset densely, with
-    /// one byte per neuron saying whether it is refractory, then the counters of the few
-    /// refractory ones.
-    fn step_membrane(
-        &mut self,
-        v: &mut [f64],
-        i_ex: &mut [f64],
-        i_in: &mut [f64],
-        refractory: &mut [f64],
-        spiked: &mut [u8],
-    ) {
-        let held = self.refractory.held(refractory);
-        step_dense(&self.c, v, i_ex, i_in, held, spiked);
-        self.refractory.count_down(refractory, spiked);
     }
 }
 
@@ -211,19 +219,13 @@ fn step_pair_loop<const HELD_AFTER_SPIKE: bool>(
     }
 }
 
-/// `current += input; input = 0`, elementwise.
-#[inline(never)]
-fn add_input(current: &mut [f64], input: &mut [f64]) {
-    for (i, x) in current.iter_mut().zip(input.iter_mut()) {
-        *i += *x;
-        *x = 0.0;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::models::add_input;
     use crate::test_support::uniform_stream;
+
+    const CTX: StepContext = StepContext { step: 0, gids: &[] };
 
     /// The dense definition (as the numpy kernel): every neuron's counter tested in the loop.
     fn reference_step(c: &LifConstants, state: &mut [Vec<f64>], input_ex: &[f64], input_in: &[f64]) -> Vec<u8> {
@@ -301,7 +303,7 @@ mod tests {
                 if round % 3 == 2 {
                     let mut spiked = vec![0u8; n];
                     let (input_ex, input_in) = &mut inputs[0];
-                    kernel.update(&mut state, input_ex, input_in, &mut spiked);
+                    kernel.update(&CTX, &mut state, input_ex, input_in, &mut spiked, &mut []);
                     kernel.after_spikes(&mut state, &listed(&spiked));
                     assert_eq!(spiked, expected_first, "step {step}");
                     total += listed(&spiked).len();
@@ -314,7 +316,7 @@ mod tests {
                     kernel.end_pair(&mut state, &second);
                     kernel.after_spikes(&mut state, &listed(&second));
                     let (input_ex, input_in) = &mut inputs[1];
-                    kernel.add_input(&mut state, input_ex, input_in);
+                    add_input(&kernel, &mut state, input_ex, input_in);
                     assert_eq!((&first, &second), (&expected_first, &expected_second), "steps {step}, {}", step + 1);
                     total += listed(&first).len() + listed(&second).len();
                     step += 2;
@@ -356,9 +358,9 @@ mod tests {
         kernel.end_pair(&mut paired, &second);
         let mut single = fresh();
         let mut kernel = Lif::new(c);
-        kernel.update_without_input(&mut single, &mut first);
-        kernel.add_input(&mut single, &mut zeros.clone(), &mut zeros.clone());
-        kernel.update_without_input(&mut single, &mut second);
+        kernel.update_without_input(&CTX, &mut single, &mut first, &mut []);
+        add_input(&kernel, &mut single, &mut zeros.clone(), &mut zeros.clone());
+        kernel.update_without_input(&CTX, &mut single, &mut second, &mut []);
         for state in [&paired, &single] {
             assert!(state[I_EX].iter().chain(&state[I_IN]).all(|x| x.to_bits() == 0), "{state:?}");
         }

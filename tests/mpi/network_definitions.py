@@ -1,11 +1,15 @@
-"""The networks the MPI tests run, each returning (network, monitors, duration, dt)."""
+"""The networks the MPI tests run (imported by run_networks.py under mpirun and by
+test_mpi.py for the one-process reference), each returning (network, monitors, duration, dt)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 import spikeshard as ss
+from spikeshard.models import NeuronModel, Parameter, StateVariable
 from tests.helpers import brunel, cuba
 
 
@@ -67,6 +71,50 @@ def mixed_network(threads: int, **placement: Any) -> tuple[Any, list, float, flo
     return net, monitors, 0.1, 1e-4
 
 
+class BurstCounter(NeuronModel):
+    """A user's numpy model (no Rust kernel): counts its input and fires when the count
+    passes a threshold, then starts again."""
+
+    name = "burst_counter"
+    weight_unit = "1"
+    receptors = 1
+    parameters = (Parameter("threshold", 3.0, "1", "input that makes a spike", low=0.0),)
+    state_variables = (StateVariable("count", "1", "input since the last spike"),)
+
+    @classmethod
+    def constants(cls, params, dt):
+        return {"threshold": params["threshold"]}
+
+    @classmethod
+    def update(cls, constants, state, input_ex, input_in, ctx):
+        (count,) = state
+        count += input_ex
+        spike = count >= constants["threshold"]
+        count[spike] = 0.0
+        return spike, None
+
+
+def user_model_network(threads: int) -> tuple[Any, list, float, float]:
+    """LIF and Poisson sources on Rust, a user's numpy model between them (rust+numpy)."""
+    src = ss.Population(ss.models.PoissonSource, n=80, params={"rate_hz": 40.0})
+    lif = ss.Population(ss.models.LIF, n=120, params={"i_e": 300.0},
+                        initial={"v": ss.Uniform(-70.0, -56.0)})
+    counter = ss.Population(BurstCounter, n=30, initial={"count": np.linspace(0.0, 2.9, 30)})
+    objects = [
+        src, lif, counter,
+        ss.Projection(src, counter, weight=1.0, topology="random", probability=0.1,
+                      delay=ss.Uniform(2e-4, 1e-3)),
+        ss.Projection(counter, lif, weight=ss.Normal(120.0, 40.0), topology="random",
+                      probability=0.4, delay=3e-4),
+        ss.Projection(lif, lif, weight=-60.0, topology="random", probability=0.1, delay=6e-4),
+        ss.Projection(lif, counter, weight=0.5, topology="random", probability=0.05,
+                      delay=4e-4),
+    ]
+    monitors = [ss.SpikeMonitor(counter), ss.SpikeMonitor(lif),
+                ss.StateMonitor(counter, variables=["count"], record=[0, 29])]
+    return ss.Network(*objects, *monitors, seed=4, threads=threads), monitors, 0.1, 1e-4
+
+
 #: The mixed network placed in other ways; spikes must not depend on placement.
 PLACEMENTS: dict[str, dict[str, Any]] = {
     "mixed_metis_5": {"partitioner": ss.Partitioner(5, func=ss.metis_partitioner)},
@@ -85,6 +133,7 @@ NETWORKS: dict[str, Callable[[int], tuple[Any, list, float, float]]] = {
     "brunel": brunel_network,
     "hh_tutorial": hh_tutorial_network,
     "mixed": mixed_network,
+    "user_model": user_model_network,
 }
 
 for _name, _placement in PLACEMENTS.items():
