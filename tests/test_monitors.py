@@ -10,6 +10,7 @@ import pytest
 import spikeshard as ss
 from spikeshard.errors import NetworkError
 from spikeshard.models import LIF, LIFDelta, PoissonSource
+from spikeshard.monitors import RecordingContext
 from tests.helpers import ENGINES, esc, two_pops
 
 DT = 1e-4
@@ -50,16 +51,18 @@ def test_spike_monitor_count_order_and_times(backend):
     np.testing.assert_array_equal(full.ids, ids)
 
 
-def test_spikes_are_sorted_by_time_then_id_whatever_order_they_arrive_in():
-    # Under MPI the gathered spikes of several ranks arrive rank by rank; the monitor sorts.
+def test_the_recording_interface_fills_a_monitor_run_by_run():
+    # What the run loop does on every rank: bind at build, add_run after each run.
     mon = ss.SpikeMonitor(ss.Population(LIF, 6), record=[0, 1, 4, 5])
-    mon._append(np.array([0.002, 0.001, 0.002, 0.001, 0.003]), np.array([5, 4, 1, 2, 0]), 0.002)
-    mon._append(np.array([0.001, 0.004]), np.array([0, 1]), 0.002)
+    mon.bind(RecordingContext(dt=0.001, rank=0, n_ranks=1, owned_ids=np.arange(6)))
+    mon.add_run(0.002, 4, (np.array([0.001, 0.001, 0.002, 0.002]), np.array([0, 4, 1, 5])))
+    mon.add_run(0.002, 3, (np.array([0.003, 0.004, 0.004]), np.array([0, 0, 1])))
     times, ids = mon.spikes
-    np.testing.assert_array_equal(times, [0.001, 0.001, 0.002, 0.002, 0.003, 0.004])
-    np.testing.assert_array_equal(ids, [0, 4, 1, 5, 0, 1])
-    assert mon.count == 6 and mon.duration == pytest.approx(0.004)
-    np.testing.assert_allclose(mon.rates(), np.array([2, 2, 1, 1]) / 0.004)
+    np.testing.assert_array_equal(times, [0.001, 0.001, 0.002, 0.002, 0.003, 0.004, 0.004])
+    np.testing.assert_array_equal(ids, [0, 4, 1, 5, 0, 0, 1])
+    assert mon.count == 7 and mon.duration == pytest.approx(0.004)
+    np.testing.assert_allclose(mon.rates(), np.array([3, 2, 1, 1]) / 0.004)
+    assert mon.mean_rate() == pytest.approx(7 / (4 * 0.004))
 
 
 def test_spike_monitor_is_the_same_on_both_engines():

@@ -23,7 +23,7 @@ from .errors import (
     SpikeshardError,
     UnsupportedError,
 )
-from .monitors import SpikeMonitor, StateMonitor
+from .monitors import RateMonitor, SpikeMonitor, StateMonitor
 from .network import Network
 from .partition import (
     Partitioner,
@@ -46,6 +46,7 @@ __all__ = [
     "PoissonInput",
     "Population",
     "Projection",
+    "RateMonitor",
     "SimulationError",
     "SpikeMonitor",
     "SpikeshardError",

@@ -10,7 +10,7 @@ agreement on the interval is gathered by the caller.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,8 +19,8 @@ from .arrays import FloatArray, U32Array
 from .distributions import Normal, Uniform
 from .engines import Engine
 from .layout import Layout
-from .monitors import StateMonitor
 from .population import Population
+from .recording import Recording, plan_recording
 from .specs import exchange_interval, projection_spec
 
 
@@ -50,8 +50,7 @@ class BuiltRank:
     dt: float
     interval: int
     engine_population: list[int]
-    spike_recording: dict[int, int]  # layout population index -> engine population
-    recorders: list[tuple[StateMonitor, str, int]] = field(default_factory=list)
+    recording: Recording
     local_synapses: int = 0
 
 
@@ -67,7 +66,8 @@ def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
             pop.model, pop.model.constants(pop.params, dt),
             rng.derive_key(seed, rng.Purpose.SOURCE, i), layout.first_gid[i], pop.n, locals_,
             initial_state(pop, i, locals_, seed)))
-    built = BuiltRank(engine, layout, dt, interval, engine_population, {})
+    built = BuiltRank(engine, layout, dt, interval, engine_population,
+                      Recording(layout, dt, []))
     for j, proj in enumerate(layout.projections):
         spec, _, _ = projection_spec(layout, j, dt, seed)
         built.local_synapses += engine.add_projection(
@@ -79,18 +79,9 @@ def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
         n_chunks, cdf = rng.poisson_chunks(stim.rate_hz * dt)
         engine.add_drive(engine_population[layout.index(target)], ids, stim.weight,
                          rng.derive_key(seed, rng.Purpose.DRIVE, k), n_chunks, cdf)
-    for mon in layout.spike_monitors:
-        i = layout.index(mon.source)
-        if i not in built.spike_recording:
-            engine.record_spikes(engine_population[i])
-            built.spike_recording[i] = engine_population[i]
-    for smon in layout.state_monitors:
-        i = layout.index(smon.source)
-        names = smon.source.model.state_names()
-        for var in smon.variables:
-            recorder = engine.add_recorder(engine_population[i], names.index(var),
-                                           smon.record.astype(np.uint32))
-            built.recorders.append((smon, var, recorder))
+    plans = plan_recording(layout, engine, engine_population,
+                           lambda i: owned(i, layout.populations[i]))
+    built.recording = Recording(layout, dt, plans)
     engine.prepare(interval, max_delay_steps)
     return built
 

@@ -42,6 +42,11 @@ class Comm(Protocol):
 
     def allgather_object(self, value: Any) -> list[Any]: ...
 
+    def allgather_counts(self, local: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]: ...
+
+    def gather_array(self, local: npt.NDArray[Any], counts: npt.NDArray[np.int64],
+                     root: int | None) -> npt.NDArray[Any] | None: ...
+
     def ranks_on_node(self) -> int: ...
 
 
@@ -59,6 +64,13 @@ class SerialComm:
 
     def allgather_object(self, value: Any) -> list[Any]:
         return [value]
+
+    def allgather_counts(self, local: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return np.asarray(local, dtype=np.int64).reshape(1, -1)
+
+    def gather_array(self, local: npt.NDArray[Any], counts: npt.NDArray[np.int64],
+                     root: int | None) -> npt.NDArray[Any] | None:
+        return local
 
     def ranks_on_node(self) -> int:
         return 1
@@ -99,6 +111,33 @@ class MpiComm:
 
     def allgather_object(self, value: Any) -> list[Any]:
         return list(self.comm.allgather(value))
+
+    def allgather_counts(self, local: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Every rank's vector of counts (the same length on every rank), shape
+        (ranks, len(local)): one Allgather."""
+        local = np.ascontiguousarray(local, dtype=np.int64)
+        out = np.empty((self.size, local.size), dtype=np.int64)
+        self.comm.Allgather(local, out)
+        return out
+
+    def gather_array(self, local: npt.NDArray[Any], counts: npt.NDArray[np.int64],
+                     root: int | None) -> npt.NDArray[Any] | None:
+        """The concatenation of every rank's 1-d array (rank r's has ``counts[r]`` entries,
+        the same dtype everywhere) on rank ``root`` (one Gatherv; None on the other ranks),
+        or on every rank when ``root`` is None (one Allgatherv)."""
+        local = np.ascontiguousarray(local)
+        counts = np.asarray(counts, dtype=np.int64)
+        displacements = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        if root is None or self.rank == root:
+            out = np.empty(int(counts.sum()), dtype=local.dtype)
+            receive = [out, (counts, displacements)]
+        else:
+            out, receive = None, None
+        if root is None:
+            self.comm.Allgatherv(local, receive)
+        else:
+            self.comm.Gatherv(local, receive, root=root)
+        return out
 
     def ranks_on_node(self) -> int:
         node = self.comm.Split_type(self.MPI.COMM_TYPE_SHARED)

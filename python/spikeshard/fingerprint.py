@@ -45,11 +45,13 @@ def fingerprint(layout: Layout, seed: int, dt: float) -> str:
     for stim in layout.stimuli:
         target = stim.resolve_target(layout.populations)
         parts.append((layout.index(target), stim.rate_hz, stim.weight, stim.n))
-    for mon in layout.spike_monitors:
-        parts.append(("spikes", layout.index(mon.source), _describe(mon.record)))
-    for smon in layout.state_monitors:
-        parts.append(("state", layout.index(smon.source), smon.variables,
-                      _describe(smon.record)))
+    for mon in layout.monitors:
+        # The gather mode and window too: ranks that disagree would call different
+        # collectives at the end of a run.
+        parts.append((mon.kind, layout.index(mon.source), mon.gather, mon.start, mon.stop,
+                      _describe(getattr(mon, "record", None)),
+                      getattr(mon, "variables", None), getattr(mon, "interval", None),
+                      getattr(mon, "bin_width", None)))
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 

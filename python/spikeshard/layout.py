@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import NetworkError
-from .monitors import SpikeMonitor, StateMonitor
+from .monitors import Monitor, RateMonitor, SpikeMonitor, StateMonitor
 from .packed_spikes import MAX_GIDS
 from .population import Population
 from .projection import Projection
@@ -29,6 +29,7 @@ class Layout:
     stimuli: list[PoissonInput]
     spike_monitors: list[SpikeMonitor]
     state_monitors: list[StateMonitor]
+    rate_monitors: list[RateMonitor]
 
     def index(self, population: Population) -> int:
         for i, p in enumerate(self.populations):
@@ -40,17 +41,23 @@ class Layout:
         )
 
     @property
+    def monitors(self) -> list[Monitor]:
+        """Every monitor, in one fixed order (spike, state, then rate monitors, each in the
+        order added): the order in which every rank gathers them."""
+        return [*self.spike_monitors, *self.state_monitors, *self.rate_monitors]
+
+    @property
     def n_neurons(self) -> int:
         return sum(p.n for p in self.populations)
 
 
 def make_layout(objects: Iterable[Any]) -> Layout:
     """Sorts declared objects by kind (keeping their order) and checks references."""
-    layout = Layout([], [], [], [], [], [])
+    layout = Layout([], [], [], [], [], [], [])
     kinds: list[tuple[type, list[Any]]] = [
         (Population, layout.populations), (Projection, layout.projections),
         (PoissonInput, layout.stimuli), (SpikeMonitor, layout.spike_monitors),
-        (StateMonitor, layout.state_monitors),
+        (StateMonitor, layout.state_monitors), (RateMonitor, layout.rate_monitors),
     ]
     for obj in objects:
         for kind, bucket in kinds:
@@ -61,7 +68,7 @@ def make_layout(objects: Iterable[Any]) -> Layout:
         else:
             raise NetworkError(
                 f"cannot add {obj!r} to a Network: expected Population, Projection, "
-                "PoissonInput, SpikeMonitor or StateMonitor"
+                "PoissonInput, SpikeMonitor, StateMonitor or RateMonitor"
             )
     gid = 0
     for pop in layout.populations:
@@ -71,10 +78,8 @@ def make_layout(objects: Iterable[Any]) -> Layout:
         raise NetworkError(f"the network has {gid} neurons: at most {MAX_GIDS} are supported")
     for proj in layout.projections:
         layout.index(proj.pre), layout.index(proj.post)
-    for source in [m.source for m in layout.spike_monitors]:
-        layout.index(source)
-    for source in [m.source for m in layout.state_monitors]:
-        layout.index(source)
+    for monitor in layout.monitors:
+        layout.index(monitor.source)
     for stim in layout.stimuli:
         layout.index(stim.resolve_target(layout.populations))
     return layout

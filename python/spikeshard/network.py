@@ -13,6 +13,7 @@ from . import _validate, memory, units
 from .arrays import FloatArray
 from .build import BuiltRank, agree_on_interval, build_rank
 from .comm import Comm, LocalExchange, SpikeExchange, world
+from .description import describe
 from .engines import Engine, rust_supports_model
 from .engines.mixed import MixedEngine
 from .engines.numpy_engine import NumpyEngine
@@ -59,8 +60,8 @@ class Network:
     Parameters
     ----------
     *objects
-        Populations, Projections, PoissonInputs, SpikeMonitors, StateMonitors (or lists of
-        them). Populations are numbered in the order added (their global ids follow).
+        Populations, Projections, PoissonInputs, SpikeMonitors, StateMonitors, RateMonitors
+        (or lists of them). Populations are numbered in the order added (their global ids follow).
     seed : int, optional
         Seeds every random choice (connectivity, weights, delays, initial states, inputs).
         The same seed gives the same spikes for any number of ranks and threads.
@@ -196,6 +197,8 @@ class Network:
         agree_on_interval(self._built, [longest for _, longest in gathered])
         self._exchange = plan_exchange(comm, self.exchange, partition, layout.first_gid,
                                        engine.source_gids, self._built.interval * dt)
+        self._built.recording.bind(comm.rank, comm.size,
+                                   describe(layout, self.seed, dt, comm.size))
         self._comm = comm
         self._step = 0
         logger.info("spikeshard: rank %d/%d runs the %s engine with %d thread(s)",
@@ -300,10 +303,8 @@ class Network:
         self._built = None
         self._step = 0
         layout = make_layout(self._objects)
-        for monitor in layout.spike_monitors:
+        for monitor in layout.monitors:
             monitor.reset()
-        for state_monitor in layout.state_monitors:
-            state_monitor.reset()
 
     def get_state(self, population: Population, variable: str) -> FloatArray:
         """A state variable of every neuron of ``population`` (gathered from all ranks: under

@@ -11,9 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
-
-from . import packed_spikes
 from .build import BuiltRank
 from .comm import Comm, SpikeExchange
 
@@ -91,38 +88,7 @@ def run_steps(built: BuiltRank, comm: Comm, exchange: SpikeExchange, first_step:
             bar.update(pending * dt)
     finally:
         bar.close()
-    collect(built, comm, first_step, n_steps)
+    built.recording.take(engine, first_step, first_step + n_steps)
+    built.recording.finish(comm, first_step, n_steps)
 
 
-def collect(built: BuiltRank, comm: Comm, first_step: int, n_steps: int) -> None:
-    """Moves recorded spikes and samples from the engine into the monitors (on every rank)."""
-    layout, dt = built.layout, built.dt
-    for index, engine_population in built.spike_recording.items():
-        pop = layout.populations[index]
-        packed, offsets = built.engine.take_spikes(engine_population)
-        packed = comm.allgather_array(packed)
-        offsets = comm.allgather_array(np.asarray(offsets, dtype=np.float64))
-        packed_steps, gids = packed_spikes.unpack(packed)
-        steps = packed_steps.astype(np.float64)
-        if pop.model.precise_spike_times:
-            times = steps * dt + offsets
-        else:
-            times = (steps + 1.0) * dt
-        ids = gids.astype(np.int64) - layout.first_gid[index]
-        for mon in layout.spike_monitors:
-            if mon.source is pop:
-                mon._append(times, ids, n_steps * dt)
-    sample_times = (np.arange(first_step, first_step + n_steps, dtype=np.float64) + 1.0) * dt
-    seen: set[int] = set()
-    for smon, var, recorder in built.recorders:
-        values = built.engine.take_recorder(recorder, len(smon.record))
-        if values.shape[0] == 0:  # this rank owns none of the recorded neurons
-            values = np.full((n_steps, len(smon.record)), np.nan)
-        if comm.size > 1:
-            stacked = comm.allgather_array(values.ravel()).reshape(comm.size, *values.shape)
-            # Exactly one rank owns each recorded neuron; the others hold NaN there.
-            values = np.where(np.isnan(stacked), 0.0, stacked).sum(axis=0)
-        smon._append(var, values)
-        if id(smon) not in seen:
-            smon._append_times(sample_times)
-            seen.add(id(smon))

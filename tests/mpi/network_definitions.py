@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 import spikeshard as ss
-from spikeshard.models import NeuronModel, Parameter, StateVariable
+from spikeshard.models import LIFDelta, NeuronModel, Parameter, StateVariable
 from tests.helpers import brunel, cuba
 
 
@@ -69,6 +69,56 @@ def mixed_network(threads: int, **placement: Any) -> tuple[Any, list, float, flo
         placement = {"assignments": {src: 2, a[0:50]: 1, a[50:101]: 3, b: 0}}
     net = ss.Network(*objects, *monitors, seed=5, threads=threads, **placement)
     return net, monitors, 0.1, 1e-4
+
+
+def recording_network(threads: int) -> tuple[Any, list, float, float]:
+    """Every kind of monitor in every gather mode, with windows, intervals and slices."""
+    a = ss.Population(LIFDelta, n=90, label="a", initial={"v": ss.Uniform(-70.0, -56.0)})
+    b = ss.Population(ss.models.LIF, n=40, label="b", params={"i_e": 360.0})
+    objects: list = [
+        a, b,
+        ss.Projection(a, b, weight=30.0, topology="random", probability=0.2, delay=0.001),
+        ss.Projection(b, a, weight=-2.0, topology="random", probability=0.3, delay=0.0015),
+        ss.PoissonInput(target=a, rate_hz=3000.0, weight=1.0),
+    ]
+    monitors = [
+        ss.SpikeMonitor(a),
+        ss.SpikeMonitor(a[10:50], gather="all", start=0.02, stop=0.08),
+        ss.SpikeMonitor(b, record=[1, 7, 20, 39], gather="local"),
+        ss.StateMonitor(a, ["v"], record=[0, 33, 89], interval=0.0005, gather="all"),
+        ss.StateMonitor(b, ["i_syn_ex", "v"], record=True, gather="local", start=0.01,
+                        stop=0.05),
+        ss.StateMonitor(b, ["v"], record=[39, 0, 20]),
+        ss.RateMonitor(a, bin_width=0.005),
+        ss.RateMonitor(b, bin_width=0.002, gather="local", start=0.004),
+        ss.RateMonitor(a, bin_width=0.003, gather="all"),
+    ]
+    return ss.Network(*objects, *monitors, seed=21, threads=threads), monitors, 0.1, 1e-4
+
+
+class NanProbe(LIFDelta):
+    """LIFDelta (numpy only) with a state ``x`` that is NaN for every third neuron and v
+    elsewhere: recorded NaN must gather as NaN, not as a marker of another rank's column."""
+
+    rust_kernel = None
+    state_variables = (*LIFDelta.state_variables,
+                       StateVariable("x", "mV", "NaN for every third neuron, else v"))
+
+    @classmethod
+    def update(cls, constants: Any, state: list, input_ex: Any, input_in: Any,
+               ctx: Any) -> Any:
+        result = LIFDelta.update(constants, state[:2], input_ex, input_in, ctx)
+        state[2][:] = np.where(ctx.gids % 3 == 0, np.nan, state[0])
+        return result
+
+
+def nan_states_network(threads: int) -> tuple[Any, list, float, float]:
+    pop = ss.Population(NanProbe, n=61, label="nan", params={"i_e": 500.0},
+                        initial={"v": ss.Uniform(-70.0, -56.0)})
+    monitors = [ss.StateMonitor(pop, ["x", "v"], record=True),
+                ss.StateMonitor(pop, ["x"], record=[0, 1, 2, 60], gather="all"),
+                ss.SpikeMonitor(pop)]
+    return ss.Network(pop, *monitors, seed=2, threads=threads), monitors, 0.05, 1e-4
 
 
 class BurstCounter(NeuronModel):
@@ -133,6 +183,8 @@ NETWORKS: dict[str, Callable[[int], tuple[Any, list, float, float]]] = {
     "brunel": brunel_network,
     "hh_tutorial": hh_tutorial_network,
     "mixed": mixed_network,
+    "recording": recording_network,
+    "nan_states": nan_states_network,
     "user_model": user_model_network,
 }
 

@@ -1,6 +1,7 @@
-"""Runs the named test networks with backend="mpi" and saves every spike (and state trace) on
-rank 0: ``run_networks.py OUT_DIR THREADS NAME...``. Started by tests/mpi/test_mpi.py under
-mpirun at several rank counts."""
+"""Runs the named test networks with backend="mpi" and saves what the monitors hold:
+``run_networks.py OUT_DIR THREADS NAME...``. Rank 0 saves the gathered data (monitors with
+gather "root" or "all") and the totals; every rank saves what it holds itself. Started by
+tests/mpi/conftest.py under mpirun at several rank counts."""
 
 from __future__ import annotations
 
@@ -11,7 +12,20 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import spikeshard as ss  # noqa: E402
 from tests.mpi.network_definitions import NETWORKS  # noqa: E402
+
+
+def held_arrays(k: int, mon) -> dict[str, np.ndarray]:
+    """What this rank holds of monitor ``k`` (reading it never communicates)."""
+    if isinstance(mon, ss.SpikeMonitor):
+        times, ids = mon.spikes
+        return {f"times{k}": times, f"ids{k}": ids, f"held{k}": mon.held_ids,
+                f"rates{k}": mon.rates()}
+    if isinstance(mon, ss.StateMonitor):
+        return {f"trace{k}": np.stack([mon.traces[v] for v in mon.variables]),
+                f"t{k}": mon.t, f"held{k}": mon.held_ids}
+    return {f"rate{k}": mon.rate, f"t{k}": mon.t, f"n{k}": np.array(mon.n_neurons)}
 
 
 def main() -> None:
@@ -21,15 +35,31 @@ def main() -> None:
         net.run(duration, dt=dt, backend="mpi", progress=False)
         comm = net.comm
         assert comm is not None
+        # Totals are on every rank; data where the gather mode put them.
+        mine: dict[str, np.ndarray] = {}
+        gathered: dict[str, np.ndarray] = {}
+        for k, mon in enumerate(monitors):
+            if not isinstance(mon, ss.StateMonitor):
+                gathered[f"count{k}"] = np.array(mon.count)
+                gathered[f"mean_rate{k}"] = np.array(mon.mean_rate())
+            if mon.holds_data:
+                held = held_arrays(k, mon)
+                mine.update(held)
+                if mon.gather != "local":
+                    gathered.update(held)
+            else:
+                try:
+                    held_arrays(k, mon)
+                except ss.SimulationError as error:
+                    assert "gather='root'" in str(error), error
+                    mine[f"refused{k}"] = np.array(True)
+        mine.update({k: v for k, v in gathered.items() if k.startswith(("count", "mean"))})
+        mine["exchange"] = np.array(net.spike_exchange)
+        np.savez(out_dir / f"{name}-{comm.size}-{threads}-rank{comm.rank}.npz", **mine)
         if comm.rank == 0:
-            arrays = {}
-            for k, mon in enumerate(monitors):
-                if hasattr(mon, "spikes"):
-                    arrays[f"times{k}"], arrays[f"ids{k}"] = mon.spikes
-                else:
-                    arrays[f"trace{k}"] = np.stack([mon.traces[v] for v in mon.variables])
-            np.savez(out_dir / f"{name}-{comm.size}-{threads}.npz", ranks=comm.size,
-                     exchange=net.spike_exchange, **arrays)
+            # The seed's idiom: only rank 0 reads the gathered data; the others go on to the
+            # next network at once (a read that communicated would hang here).
+            np.savez(out_dir / f"{name}-{comm.size}-{threads}.npz", ranks=comm.size, **gathered)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ and a failing rank ends the whole job."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -11,39 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikeshard.__main__ import mpirun_command
+from tests.mpi.launch import RANKS, load_gathered, load_rank, mpirun
 from tests.mpi.network_definitions import NETWORKS, PLACEMENTS
+from tests.mpi.run_networks import held_arrays
 
 pytestmark = pytest.mark.mpi
-HERE = Path(__file__).parent
-RANKS = (1, 2, 3, 4)
-
-
-def mpirun(n_ranks: int, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    command, env = mpirun_command(["-np", str(n_ranks), "--oversubscribe", *args])
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("mpi")
-    runs = [(n, 1) for n in RANKS] + [(2, 2)]
-    for n_ranks, threads in runs:
-        done = mpirun(n_ranks, str(HERE / "run_networks.py"), str(out), str(threads),
-                      *NETWORKS)
-        assert done.returncode == 0, done.stderr[-3000:]
-    return out
-
-
-def _load(out: Path, name: str, ranks: int, threads: int = 1) -> dict[str, np.ndarray]:
-    with np.load(out / f"{name}-{ranks}-{threads}.npz") as data:
-        assert int(data["ranks"]) == ranks
-        return {k: data[k] for k in data.files if k not in ("ranks", "exchange")}
-
-
-def _exchange(out: Path, name: str, ranks: int) -> str:
-    with np.load(out / f"{name}-{ranks}-1.npz") as data:
-        return str(data["exchange"])
 
 
 def _assert_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
@@ -54,42 +25,44 @@ def _assert_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
 
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_every_rank_count_gives_the_same_spikes(outputs: Path, name: str) -> None:
-    reference = _load(outputs, name, 1)
+    reference = load_gathered(outputs, name, 1)
     assert sum(len(v) for k, v in reference.items() if k.startswith("ids")) > 100
     for ranks in RANKS[1:]:
-        _assert_equal(reference, _load(outputs, name, ranks))
+        _assert_equal(reference, load_gathered(outputs, name, ranks))
 
 
 @pytest.mark.parametrize("name", list(PLACEMENTS))
 def test_partitioners_and_assignments_do_not_change_spikes(outputs: Path, name: str) -> None:
-    reference = _load(outputs, "mixed", 1)
+    reference = load_gathered(outputs, "mixed", 1)
     for ranks in RANKS:
-        _assert_equal(reference, _load(outputs, name, ranks))
+        _assert_equal(reference, load_gathered(outputs, name, ranks))
 
 
 def test_each_run_used_the_exchange_it_asked_for(outputs: Path) -> None:
-    assert _exchange(outputs, "mixed", 1) == "local"
+    def exchange(name: str, ranks: int) -> str:
+        return str(load_rank(outputs, name, ranks, 0)["exchange"])
+
+    assert exchange("mixed", 1) == "local"
     for ranks in RANKS[1:]:
-        assert _exchange(outputs, "mixed_alltoall", ranks) == "alltoall"
-        assert _exchange(outputs, "mixed_metis_alltoall", ranks) == "alltoall"
+        assert exchange("mixed_alltoall", ranks) == "alltoall"
+        assert exchange("mixed_metis_alltoall", ranks) == "alltoall"
         # Random networks whose every rank wants nearly every neuron: all-gather.
-        assert _exchange(outputs, "brunel", ranks) == "allgather"
+        assert exchange("brunel", ranks) == "allgather"
 
 
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_two_threads_per_rank_give_the_same_spikes(outputs: Path, name: str) -> None:
-    _assert_equal(_load(outputs, name, 1), _load(outputs, name, 2, threads=2))
+    _assert_equal(load_gathered(outputs, name, 1), load_gathered(outputs, name, 2, threads=2))
 
 
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_mpi_matches_a_plain_serial_run(outputs: Path, name: str) -> None:
     net, monitors, duration, dt = NETWORKS[name](1)
     net.run(duration, dt=dt, backend="auto", progress=False)  # Rust, and numpy for user models
-    reference = _load(outputs, name, 1)
+    reference = load_rank(outputs, name, 1, 0)
     for k, mon in enumerate(monitors):
-        if hasattr(mon, "spikes"):
-            np.testing.assert_array_equal(mon.spikes[1], reference[f"ids{k}"])
-            np.testing.assert_array_equal(mon.spikes[0], reference[f"times{k}"])
+        for key, value in held_arrays(k, mon).items():
+            np.testing.assert_array_equal(value, reference[key], err_msg=key)
 
 
 FAILING_SCRIPT = """
