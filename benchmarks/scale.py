@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-record", action="store_true",
                         help="record no spikes (rates and digest then come from counts only)")
+    parser.add_argument("--exchange", default="auto", choices=["auto", "allgather", "alltoall"])
     parser.add_argument("--json", type=Path, default=None, help="append rank 0's summary here")
     args = parser.parse_args(argv)
 
@@ -136,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                       j_mv=args.j, g=args.g)
     started = time.perf_counter()
     rss_start = memory_kib("VmRSS")
-    net, monitors = brunel_like(spec, args.seed, args.threads, record=not args.no_record)
+    net, monitors = brunel_like(spec, args.seed, args.threads, record=not args.no_record,
+                                exchange=args.exchange)
     peak_resettable = reset_peak()
     rss_before = memory_kib("VmRSS")
     built_at = time.perf_counter()
@@ -147,15 +149,17 @@ def main(argv: list[str] | None = None) -> int:
     comm = net.comm
     assert comm is not None
     synapses = net.local_synapses
-    threads = int(getattr(net._built.engine, "threads", 1))  # type: ignore[union-attr]
+    threads = net.engine_threads or 1
+    estimate = net.estimate_memory(comm.size, dt=args.dt, threads=threads)[comm.rank]
     run_at = time.perf_counter()
     net.run(args.duration, progress=False)
     run_s = time.perf_counter() - run_at
     wall_s = time.perf_counter() - started
-    rank = {
+    rank: dict[str, Any] = {
         "rank": comm.rank,
-        "neurons": int(sum(len(net._partition.locals(i, comm.rank))  # type: ignore[union-attr]
-                           for i in range(2))),
+        "neurons": estimate.neurons,
+        "estimate_mib": estimate.total_bytes / 2**20,
+        "estimate_peak_mib": estimate.peak_bytes / 2**20,
         "synapses": synapses,
         "build_s": build_s,
         "build_rate_per_core": synapses / build_s / threads,
@@ -167,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
                                           if peak_resettable else float("nan")),
         "run_s": run_s,
         "wall_s": wall_s,
+        "exchange": net.spike_exchange,
+        "bytes_sent": net.exchanged_bytes[0],
+        "bytes_received": net.exchanged_bytes[1],
         "ns_per_neuron_step": 0.0,
     }
     n_steps = round(args.duration / args.dt)
@@ -179,8 +186,12 @@ def main(argv: list[str] | None = None) -> int:
               f"build {r['build_s']:.2f} s ({r['build_rate_per_core'] / 1e6:.1f} M synapses/s"
               f"/core), peak RSS {r['peak_rss_mib']:.0f} MiB (build growth "
               f"{r['peak_growth_bytes_per_synapse']:.2f} B/synapse, after build "
-              f"{r['rss_after_build_mib']:.0f} MiB), run {r['run_s']:.2f} s "
-              f"({r['ns_per_neuron_step']:.2f} ns per neuron-step)")
+              f"{r['rss_after_build_mib']:.0f} MiB; estimate {r['estimate_mib']:.0f} MiB of "
+              f"data, {r['estimate_peak_mib']:.0f} at peak), run {r['run_s']:.2f} s "
+              f"({r['ns_per_neuron_step']:.2f} ns per neuron-step), {r['exchange']} exchange: "
+              f"{(r['bytes_sent'] + r['bytes_received']) / args.duration / 1e6:.2f} MB moved per "
+              f"simulated s, {(r['bytes_sent'] + r['bytes_received']) / r['run_s'] / 1e6:.2f} "
+              "MB per wall s")
     summary: dict[str, Any] = {
         "neurons": args.neurons, "indegree": args.indegree, "duration_s": args.duration,
         "dt_s": args.dt, "ranks": comm.size, "threads": threads, "seed": args.seed,

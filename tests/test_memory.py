@@ -26,7 +26,7 @@ before = memory_kib("VmRSS")
 net.run(0.005, dt=1e-4, progress=False)  # touches every ring-buffer slot
 grown = (memory_kib("VmRSS") - before) * 1024
 synapses, synapse_bytes = net._built.engine.synapse_footprint()
-print(json.dumps(dict(grown=grown, estimate=estimate.total_bytes, synapses=synapses,
+print(json.dumps(dict(grown=grown, threads=net.engine_threads, estimate=estimate.total_bytes, synapses=synapses,
                       expected_synapses=estimate.synapses, synapse_bytes=synapse_bytes,
                       expected_synapse_bytes=estimate.synapse_bytes + estimate.index_bytes)))
 """
@@ -39,6 +39,7 @@ def test_estimate_matches_a_brunel_like_build(threads: int) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300, check=True)
     got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["threads"] == threads
     assert got["synapses"] == got["expected_synapses"] == 200_000 * 50
     assert got["synapse_bytes"] == pytest.approx(got["expected_synapse_bytes"], rel=0.05)
     # Resident memory also holds allocator slack and Python objects of the build.
@@ -63,6 +64,7 @@ def test_estimate_counts_every_topology_and_splits_over_ranks() -> None:
 def test_estimate_arguments_are_checked() -> None:
     pop = ss.Population(ss.models.LIF, n=10)
     net = ss.Network(pop)
+    assert net.engine_threads is None  # not built yet
     with pytest.raises(ss.NetworkError, match="n_ranks"):
         net.estimate_memory(0)
     with pytest.raises(ss.NetworkError, match="threads"):

@@ -147,6 +147,11 @@ class Network:
         return self._comm
 
     @property
+    def engine_threads(self) -> int | None:
+        """Threads this rank's engine runs on, once built (``threads`` or its default)."""
+        return None if self._built is None else int(getattr(self._built.engine, "threads", 1))
+
+    @property
     def spike_exchange(self) -> str | None:
         """The spike exchange in use once built: "local" (one process), "allgather" or
         "alltoall" (see ``exchange``)."""

@@ -194,7 +194,7 @@ impl SynapseTable {
     /// otherwise costs a cache miss per synapse batch).
     #[inline]
     pub fn prefetch_row(&self, start: usize, len: usize) {
-        for position in (start..start + len).step_by(32).take(2) {
+        for position in (start..start + len).step_by(32).take(4) {
             self.targets.prefetch(position);
             if let Delays::PerSynapse(delays) = &self.delays {
                 prefetch(&delays[position]);
@@ -225,6 +225,8 @@ impl SynapseTable {
                 let mut rest = targets;
                 while let Some(first) = rest.first() {
                     let block = first.block();
+                    // A linear scan: the row streams through the cache once for both loops
+                    // (a binary search misses the cache at every probe of a long row).
                     let run = rest.iter().position(|t| t.block() != block).unwrap_or(rest.len());
                     let rings = blocks[block].rings_mut();
                     rings.add_row(rings.slot_after(base, *d as usize), &rest[..run], *w);
