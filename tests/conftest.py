@@ -26,8 +26,8 @@ NENGO_SLOW_SKIP = "slow tests not requested"
 
 def pytest_configure(config: pytest.Config) -> None:
     # nengo's default progress bar starts an update thread at every build and every run, and
-    # joining it waits out its 0.1 s sleep: about 85 of the 160 s of nengo's suite on a
-    # 2-core machine. The tests that check progress bars pass theirs explicitly.
+    # joining it waits out its 0.1 s sleep: about half the wall time of nengo's suite
+    # (benchmarks/README.md). The tests that check progress bars pass theirs explicitly.
     with warnings.catch_warnings():  # before pyproject's filterwarnings are in force
         warnings.filterwarnings("ignore", "numpy.core is deprecated", DeprecationWarning)
         try:

@@ -14,7 +14,7 @@ from spikeshard.__main__ import info, mpirun_command
 def test_info_reports_engine_and_mpi():
     text = info()
     assert "spikeshard 0.1.0" in text
-    assert "lif" in text and "simd:" in text and "mpi4py:" in text
+    assert "lif" in text and "simd level:" in text and "mpi4py:" in text
 
 
 def test_mpirun_runs_python_scripts_through_this_interpreter(monkeypatch):
@@ -56,3 +56,36 @@ def test_unknown_command_fails():
         from spikeshard.__main__ import main
 
         main(["frobnicate"])
+
+
+def test_mpirun_keeps_ranks_on_one_machine_off_the_network(monkeypatch):
+    from spikeshard.__main__ import LOCAL_TRANSPORTS
+
+    monkeypatch.setattr("spikeshard.__main__._mpiexec_version", lambda _: "Open MPI 5")
+    for name in ("OMPI_MCA_btl", "SLURM_JOB_NUM_NODES", "SLURM_NNODES", "PBS_NODEFILE"):
+        monkeypatch.delenv(name, raising=False)
+    _, env = mpirun_command(["-np", "2", "x.py"])
+    assert env["OMPI_MCA_btl"] == LOCAL_TRANSPORTS
+    for hosts in (["-H", "a,b"], ["--hostfile", "hosts"], ["--host=a,b"]):
+        _, env = mpirun_command(["-np", "2", *hosts, "x.py"])
+        assert "OMPI_MCA_btl" not in env, hosts
+    _, env = mpirun_command(["-np", "2", "--mca", "btl", "self,tcp", "x.py"])
+    assert "OMPI_MCA_btl" not in env  # the user's choice is kept
+    monkeypatch.setenv("SLURM_JOB_NUM_NODES", "4")
+    _, env = mpirun_command(["-np", "2", "x.py"])
+    assert "OMPI_MCA_btl" not in env
+    monkeypatch.setenv("SLURM_JOB_NUM_NODES", "1")
+    monkeypatch.setenv("OMPI_MCA_btl", "self,sm,tcp")
+    _, env = mpirun_command(["-np", "2", "x.py"])
+    assert env["OMPI_MCA_btl"] == "self,sm,tcp"
+
+
+def test_one_machine_reads_the_batch_systems_host_file(tmp_path: Path):
+    from spikeshard.__main__ import one_machine
+
+    hosts = tmp_path / "nodes"
+    hosts.write_text("node1\nnode1\n")
+    assert one_machine([], {"PBS_NODEFILE": str(hosts)})
+    hosts.write_text("node1\nnode2\n")
+    assert not one_machine([], {"PBS_NODEFILE": str(hosts)})
+    assert not one_machine([], {"LSB_HOSTS": "node1 node2"})

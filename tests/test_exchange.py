@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 import spikeshard as ss
-from spikeshard.comm import AlltoallExchange, choose_exchange, exchange_costs
+from spikeshard.comm import (
+    AlltoallExchange,
+    _check_exchange_codes,
+    choose_exchange,
+    exchange_costs,
+)
 from spikeshard.exchange import owners
 from spikeshard.packed_spikes import compact, expand
 from spikeshard.partition import Partition
@@ -86,3 +91,9 @@ def test_exchange_is_validated_and_one_process_exchanges_nothing() -> None:
     assert net.spike_exchange is None
     net.run(0.01, dt=1e-4, progress=False)
     assert net.spike_exchange == "local" and net.exchanged_bytes == (0, 0)
+
+
+def test_ranks_using_different_exchanges_raise_instead_of_mixing_collectives() -> None:
+    _check_exchange_codes(np.array([1, 1, 1]), "allgather")
+    with pytest.raises(ss.CollectiveMismatchError, match="rank 1: alltoall"):
+        _check_exchange_codes(np.array([1, 2, 1]), "allgather")

@@ -174,3 +174,40 @@ def test_every_gather_mode_holds_everything_in_one_process(gather):
     np.testing.assert_array_equal(state.v, ref_state.v)
     np.testing.assert_array_equal(state.held_ids, [1, 3])
     np.testing.assert_array_equal(rate.rate, ref_rate.rate)
+
+
+def _recording_bytes(monitor_of, n: int, duration: float, backend: str = "rust") -> int:
+    pop = ss.Population(LIFDelta, n, initial={"v": ss.Uniform(-70.0, -56.0)})
+    net = ss.Network(pop, ss.PoissonInput(pop, rate_hz=3000.0, weight=1.0), monitor_of(pop),
+                     seed=1)
+    net.run(duration, dt=DT, backend=backend, progress=False)
+    return net.recording_bytes
+
+
+@pytest.mark.slow
+def test_recording_a_subset_costs_memory_of_the_subset_not_the_population():
+    """The engine's own byte count: spikes and samples of 1,000 of 200,000 neurons."""
+    big, subset = 200_000, 1_000
+    all_spikes = _recording_bytes(ss.SpikeMonitor, big, 0.02)
+    some_spikes = _recording_bytes(lambda p: ss.SpikeMonitor(p[5_000:5_000 + subset]), big,
+                                   0.02)
+    # About 1/200 of the spikes (and 4 bytes per selected neuron); Vec growth may double.
+    assert all_spikes > 200_000
+    assert some_spikes < 4 * all_spikes * subset / big + 8 * subset
+    # Sampled state: 8 bytes a sample, plus 8 bytes of selection per neuron; nothing grows
+    # with the other 199,000 neurons.
+    every_step = _recording_bytes(
+        lambda p: ss.StateMonitor(p, ["v"], record=np.arange(0, big, big // subset)), big,
+        0.005)
+    samples = 50 * subset * 8
+    assert samples <= every_step <= 2 * samples + 8 * subset
+    every_tenth = _recording_bytes(
+        lambda p: ss.StateMonitor(p, ["v"], record=np.arange(subset), interval=0.001), big,
+        0.005)
+    assert every_tenth <= 2 * samples / 10 + 8 * subset
+
+
+def test_the_numpy_engine_counts_recorded_bytes_too():
+    small = _recording_bytes(lambda p: ss.SpikeMonitor(p[0:10]), 400, 0.02, backend="numpy")
+    large = _recording_bytes(ss.SpikeMonitor, 400, 0.02, backend="numpy")
+    assert 0 < small < large / 10

@@ -11,32 +11,41 @@ run on the numpy engine.
 
 from __future__ import annotations
 
-from . import models, plotting, units
+from . import comm, models, plotting, units
 from ._version import __version__
 from .distributions import Normal, Uniform
 from .engines import rust_supports_model as _rust_supports_model
 from .errors import (
+    CollectiveMismatchError,
     ModelError,
     NetworkError,
     PerformanceWarning,
+    RankLeftError,
     SimulationError,
     SpikeshardError,
     UnsupportedError,
 )
 from .monitors import RateMonitor, SpikeMonitor, StateMonitor
-from .network import Network
+from .network import Network, report
 from .partition import (
     Partitioner,
     even_partitioner,
     metis_partitioner,
+    random_partitioner,
     work_balanced_partitioner,
 )
 from .population import Population
 from .projection import Projection
+from .results import Results, load
 from .stimuli import PoissonInput
 from .units import UnitError, ms, seconds
 
+# Under an MPI launcher: every rank joins the guard that keeps collectives from hanging
+# (see comm.py) now, before the script can take different paths on different ranks.
+comm.install_guard_if_launched()
+
 __all__ = [
+    "CollectiveMismatchError",
     "ModelError",
     "Network",
     "NetworkError",
@@ -46,7 +55,9 @@ __all__ = [
     "PoissonInput",
     "Population",
     "Projection",
+    "RankLeftError",
     "RateMonitor",
+    "Results",
     "SimulationError",
     "SpikeMonitor",
     "SpikeshardError",
@@ -57,10 +68,13 @@ __all__ = [
     "__version__",
     "_rust_supports_model",
     "even_partitioner",
+    "load",
     "metis_partitioner",
+    "random_partitioner",
     "models",
     "ms",
     "plotting",
+    "report",
     "seconds",
     "units",
     "work_balanced_partitioner",

@@ -10,7 +10,7 @@ agreement on the interval is gathered by the caller.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from .layout import Layout
 from .population import Population
 from .recording import Recording, plan_recording
 from .specs import exchange_interval, projection_spec
+from .timing import Timers
 
 
 def initial_state(pop: Population, index: int, locals_: U32Array, seed: int
@@ -52,6 +53,9 @@ class BuiltRank:
     engine_population: list[int]
     recording: Recording
     local_synapses: int = 0
+    #: This rank's time per phase, and every rank's as gathered after the last run.
+    timers: Timers = field(default_factory=Timers)
+    timers_per_rank: list[Timers] = field(default_factory=list)
 
 
 def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
@@ -80,7 +84,7 @@ def build_rank(layout: Layout, dt: float, seed: int, engine: Engine,
         engine.add_drive(engine_population[layout.index(target)], ids, stim.weight,
                          rng.derive_key(seed, rng.Purpose.DRIVE, k), n_chunks, cdf)
     plans = plan_recording(layout, engine, engine_population,
-                           lambda i: owned(i, layout.populations[i]))
+                           lambda i: owned(i, layout.populations[i]), dt)
     built.recording = Recording(layout, dt, plans)
     engine.prepare(interval, max_delay_steps)
     return built

@@ -69,11 +69,11 @@ def plan_exchange(comm: Comm, requested: str, partition: Partition, first_gid: l
     owner = owners(partition, first_gid, source_gids)
     wanted_here = np.bincount(owner, minlength=comm.size)
     # wanted[s][r]: how many of rank s's neurons rank r wants.
-    wanted = np.stack(comm.allgather_object(wanted_here)).T
+    wanted = np.stack(comm.allgather_object(wanted_here, "build: plan exchange")).T
     choice = requested
     if requested == "auto":
         choice = choose_exchange(partition.neurons_per_rank(), wanted, interval_s)
     if choice == "allgather":
         return AllgatherExchange(comm)
     outgoing = [source_gids[owner == rank] for rank in range(comm.size)]
-    return AlltoallExchange(comm, comm.alltoall_arrays(outgoing))
+    return AlltoallExchange(comm, comm.alltoall_arrays(outgoing, "build: plan exchange"))

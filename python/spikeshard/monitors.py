@@ -20,6 +20,7 @@ gathered data. Declarations only: this module never talks MPI and imports no eng
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,16 +133,14 @@ class Monitor:
     def bind(self, context: RecordingContext) -> None:
         """Called on every rank when the network is built: the step, this rank, and the
         neurons it owns. Checks that ``start``/``stop`` are whole steps."""
-        whole_steps(f"{self.kind} start", self.start, context.dt)
-        if self.stop is not None:
-            whole_steps(f"{self.kind} stop", self.stop, context.dt)
+        self.window_steps(context.dt)
         self.context = context
 
     def window_steps(self, dt: float) -> tuple[int, int | None]:
         """The recorded steps ``[first, stop)``: a step s is recorded when its end time
         ``(s + 1) * dt`` lies in ``(start, stop]``."""
-        return (whole_steps("start", self.start, dt),
-                None if self.stop is None else whole_steps("stop", self.stop, dt))
+        return (whole_steps(f"{self.kind} start", self.start, dt),
+                None if self.stop is None else whole_steps(f"{self.kind} stop", self.stop, dt))
 
     def recorded_steps(self, dt: float, first_step: int, n_steps: int) -> tuple[int, int]:
         """The part ``[a, b)`` of steps ``[first_step, first_step + n_steps)`` in the window
@@ -158,6 +157,15 @@ class Monitor:
         if self.context is None:
             return True
         return self.gather != "root" or self.context.rank == ROOT
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes what this rank holds of the monitor to an HDF5 file (needs h5py: ``pip
+        install 'spikeshard[hdf5]'``), with the network's description; read it back with
+        ``spikeshard.load(path)``. With ``gather="root"`` call it on rank 0."""
+        self._check_held("save()")
+        from .output import as_part, save_monitor
+
+        save_monitor(self, path, as_part(self))
 
     def _check_held(self, what: str) -> None:
         if self.holds_data:
@@ -285,6 +293,14 @@ class SpikeMonitor(Monitor):
         starts = np.searchsorted(sorted_ids, wanted, side="left")
         stops = np.searchsorted(sorted_ids, wanted, side="right")
         return {int(i): times[order[a:b]] for i, a, b in zip(wanted, starts, stops, strict=True)}
+
+    def to_neo(self) -> list[Any]:
+        """One ``neo.SpikeTrain`` per held neuron (times in s, ``t_start``/``t_stop`` the
+        recorded window, annotated with its id and population), for Elephant and other neo
+        tools (needs neo: ``pip install 'spikeshard[neo]'``)."""
+        from .neo_export import spike_trains
+
+        return spike_trains(self)
 
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
         """Raster plot (needs matplotlib: ``pip install spikeshard[plot]``)."""
@@ -418,6 +434,14 @@ class StateMonitor(Monitor):
             raise AttributeError(name)
         return self.traces[name]
 
+    def to_neo(self) -> list[Any]:
+        """One ``neo.AnalogSignal`` per variable (samples × held neurons, with the
+        variable's unit; ``array_annotations["id"]`` are the neuron ids), or an
+        ``IrregularlySampledSignal`` where the samples are not evenly spaced (needs neo)."""
+        from .neo_export import analog_signals
+
+        return analog_signals(self)
+
     def plot(self, variable: str | None = None, ax: Any = None) -> Any:
         """Plot traces of ``variable`` (default: the first) against time (needs matplotlib)."""
         from .plotting import traces
@@ -512,6 +536,12 @@ class RateMonitor(Monitor):
         if self.duration <= 0:
             return 0.0
         return self._count / (self.source.n * self.duration)
+
+    def to_neo(self) -> Any:
+        """The rate as a ``neo.AnalogSignal`` in Hz, one sample per bin (needs neo)."""
+        from .neo_export import rate_signal
+
+        return rate_signal(self)
 
     def __repr__(self) -> str:
         return f"RateMonitor({self.name}, bin_width={self.bin_width!r})"

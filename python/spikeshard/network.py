@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import time
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from . import _validate, memory, units
@@ -23,6 +26,7 @@ from .exchange import check_exchange, plan_exchange
 from .fingerprint import check_ranks_agree, fingerprint
 from .layout import Layout, make_layout
 from .memory import MemoryEstimate
+from .output import DEFAULT_FLUSH_EVERY_S, OutputWriter
 from .partition import (
     Partition,
     Partitioner,
@@ -35,6 +39,7 @@ from .partition import (
 from .population import Population
 from .simulate import run_steps
 from .threads import check_threads, default_threads
+from .timing import Timers, format_report
 
 logger = logging.getLogger("spikeshard")
 
@@ -103,6 +108,7 @@ class Network:
         self.threads = None if threads is None else check_threads(threads)
         self.label = _validate.label(label)
         self._built: BuiltRank | None = None
+        self._writer: OutputWriter | None = None
         self._comm: Comm | None = None
         self._step = 0
         self.add(*objects)
@@ -163,6 +169,12 @@ class Network:
         return self._exchange.bytes_sent, self._exchange.bytes_received
 
     @property
+    def recording_bytes(self) -> int:
+        """The most memory (bytes) this rank's engine has held for the monitors' recordings
+        between two takes (the end of each run, or each flush of an output file)."""
+        return 0 if self._built is None else self._built.recording.peak_engine_bytes
+
+    @property
     def local_synapses(self) -> int:
         """Synapses built on this rank."""
         return 0 if self._built is None else self._built.local_synapses
@@ -186,24 +198,31 @@ class Network:
                     f"{self._built.engine.name!r} engine; call reset() to change it"
                 )
             return
+        started = time.perf_counter()
         layout = make_layout(self._objects)
         if not layout.populations:
             raise NetworkError("the network has no populations")
         comm = world(require_mpi=backend == "mpi")
         partition = self._make_partition(layout, comm.size)
-        check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition, self.exchange)
+        check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition, backend,
+                          self.exchange)
         engine = self._make_engine(layout, backend, dt, comm)
         self._built = build_rank(layout, dt, self.seed, engine,
                                  lambda index, _: partition.locals(index, comm.rank))
         self._partition = partition
+        self._built.timers.build = time.perf_counter() - started
         # Gathered now (build is collective anyway) so the report can be asked on one rank.
-        gathered = comm.allgather_object((self._built.local_synapses, engine.longest_interval()))
-        self._synapses_per_rank = [synapses for synapses, _ in gathered]
-        agree_on_interval(self._built, [longest for _, longest in gathered])
+        gathered = comm.allgather_object((self._built.local_synapses, engine.longest_interval(),
+                                          self._built.timers.build),
+                                         "build: gather synapse counts")
+        self._synapses_per_rank = [synapses for synapses, _, _ in gathered]
+        self._built.timers_per_rank = [Timers(build=build) for _, _, build in gathered]
+        agree_on_interval(self._built, [longest for _, longest, _ in gathered])
         self._exchange = plan_exchange(comm, self.exchange, partition, layout.first_gid,
                                        engine.source_gids, self._built.interval * dt)
         self._built.recording.bind(comm.rank, comm.size,
                                    describe(layout, self.seed, dt, comm.size))
+        self._writer = None
         self._comm = comm
         self._step = 0
         logger.info("spikeshard: rank %d/%d runs the %s engine with %d thread(s)",
@@ -276,16 +295,25 @@ class Network:
     # ------------------------------------------------------------------ running
 
     def run(self, duration: float, dt: float | None = None, backend: str = "auto",
-            progress: bool | None = None) -> None:
+            progress: bool | None = None, output: str | os.PathLike[str] | None = None,
+            flush_every: float = DEFAULT_FLUSH_EVERY_S) -> None:
         """Simulates ``duration`` seconds, continuing from where the last run ended.
 
         ``dt`` (s) is used when the network is built (default 0.1 ms); a later run must use
         the same ``dt``. ``backend``: "auto" (Rust where every model has a Rust kernel, MPI
         when launched by mpirun), "rust", "numpy" or "mpi". ``progress``: True shows a
-        progress bar with the real-time factor, False hides it, None shows it for runs
-        longer than two seconds.
+        progress bar with the real-time factor on rank 0 (stderr) and leaves a one-line
+        summary, False shows nothing, None shows both for runs longer than two seconds.
+
+        ``output``: an HDF5 file (needs h5py) to which every rank writes what the monitors
+        record, every ``flush_every`` seconds of model time, at the end of the run and on
+        SIGTERM; read it with ``spikeshard.load(output)`` (see ``output.py`` for the layout).
+        Later runs with the same ``output`` continue the file; a new path starts a new one.
         """
         duration = _validate.real("duration", duration, low=0.0)
+        flush_every = _validate.real("flush_every", flush_every, low=0.0, low_open=True)
+        if output is not None and not isinstance(output, (str, os.PathLike)):
+            raise NetworkError(f"output = {output!r}: expected a file path or None")
         self.build(DEFAULT_DT if dt is None and self._built is None
                    else (dt if dt is not None else self._built.dt),  # type: ignore[union-attr]
                    backend)
@@ -297,15 +325,61 @@ class Network:
                 f"duration = {duration!r} s is not a whole number of steps of "
                 f"dt = {self._built.dt!r} s"
             )
+        # Before any step, so ranks asked for different durations (even one step apart)
+        # fail together instead of exchanging spikes out of step.
+        # The flush steps of an output file too: they split the run the same way everywhere.
+        flush_steps = None if output is None else max(1, int(round(flush_every / self._built.dt)))
+        self._comm.agree("run (first step, steps, output's flush steps) with dt = "
+                         f"{self._built.dt!r} s", (self._step, n_steps, flush_steps), "run")
         if n_steps == 0:
             return
-        run_steps(self._built, self._comm, self._exchange, self._step, n_steps, progress)
+        writer = self._writer_for(output, flush_steps)
+        run_steps(self._built, self._comm, self._exchange, self._step, n_steps, progress,
+                  writer)
         self._step += n_steps
+
+    def _writer_for(self, output: str | os.PathLike[str] | None, flush_steps: int | None
+                    ) -> OutputWriter | None:
+        """The output file's writer: the current one for the same path, else a new one."""
+        assert self._built is not None and self._comm is not None
+        if output is None or flush_steps is None:
+            return None
+        writer = self._writer
+        if writer is None or writer.path != Path(output):
+            recording = self._built.recording
+            writer = OutputWriter(output, [p.monitor for p in recording.plans], self._comm.rank,
+                                  self._comm.size, recording.description, self._built.dt,
+                                  flush_steps)
+            # The file holds the runs from this one on: nothing recorded before is in it.
+            self._writer = writer
+        writer.flush_every_steps = flush_steps
+        return writer
+
+    @property
+    def timers(self) -> Timers:
+        """This rank's wall time per phase (build, update, delivery, exchange, recording),
+        with the model time simulated and the spikes emitted; never communicates."""
+        if self._built is None:
+            return Timers()
+        return self._built.timers.copy()
+
+    @property
+    def timers_per_rank(self) -> list[Timers]:
+        """Every rank's ``timers`` as of the end of the last run (gathered then, so reading
+        them never communicates)."""
+        return [] if self._built is None else [t.copy() for t in self._built.timers_per_rank]
+
+    def report(self) -> str:
+        """Time per phase and rank with the imbalance between ranks (``spikeshard.report``);
+        may be called on any rank alone."""
+        layout = make_layout(self._objects)
+        return format_report(self.timers_per_rank, layout.n_neurons)
 
     def reset(self) -> None:
         """Returns to time 0 with the initial state and clears the monitors; the next run
         rebuilds (with the same seed, so with the same connectivity)."""
         self._built = None
+        self._writer = None
         self._step = 0
         layout = make_layout(self._objects)
         for monitor in layout.monitors:
@@ -324,10 +398,16 @@ class Network:
                 f"variable = {variable!r}: {population.model.__name__} has {list(names)}")
         local = self._built.engine.get_state(self._built.engine_population[index],
                                              names.index(variable))
-        return self._comm.allgather_array(local)
+        return self._comm.allgather_array(local, "get_state")
 
     def __repr__(self) -> str:
         layout = make_layout(self._objects)
         return (f"Network({len(layout.populations)} populations, {layout.n_neurons} neurons, "
                 f"{len(layout.projections)} projections, seed={self.seed})")
 
+
+def report(net: Network) -> str:
+    """Wall time per phase (build, neuron update, delivery, exchange, recording) of every
+    rank, with the imbalance between ranks, as of the end of the last run. Reads what every
+    rank gathered then: call it on any rank alone (``if rank == 0: print(report(net))``)."""
+    return net.report()

@@ -8,16 +8,20 @@ one more). As in nengo_mpi, a ``Partitioner(n_components, func)`` or explicit
 component ``c`` runs on rank ``c % n_ranks``, so any number of ranks works with any number of
 components (ranks without a component simply own no neurons).
 
-A partition function sees the network as a graph of neuron blocks (contiguous pieces of
-populations) weighted by their work, with edges weighted by the expected number of synapses
-between blocks, and returns a component per block.
+A partition function sees the network as a :class:`WeightedGraph`: vertices weighted by
+their work, edges by what would cross between components if they were cut, and returns a
+component per vertex. The spiking API's vertices are neuron blocks (contiguous pieces of
+populations; edges: the expected synapses between blocks); the nengo backend's
+(``spikeshard.nengo``) are clusters of nengo objects that must be simulated together
+(work: their neurons; edges: the dimensions of the connections between them). The same
+:class:`Partitioner` and partition functions serve both.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,19 +45,31 @@ def even_slice(n: int, n_parts: int, part: int) -> tuple[int, int]:
 
 
 @dataclass
-class PartitionGraph:
-    """Neuron blocks and the expected synapses between them.
+class WeightedGraph:
+    """What a partition function sees: ``work[v]`` is the relative cost of vertex v;
+    ``edges`` = (source vertex, target vertex, weight) arrays, the weight being what would
+    cross between components if the edge were cut."""
+
+    work: FloatArray
+    edges: tuple[IntArray, IntArray, FloatArray]
+
+    @property
+    def n_vertices(self) -> int:
+        return len(self.work)
+
+
+@dataclass
+class PartitionGraph(WeightedGraph):
+    """The spiking API's graph: neuron blocks and the expected synapses between them.
 
     ``population[b]``, ``start[b]``, ``stop[b]``: block b is neurons [start, stop) of that
     population (layout index). ``work[b]``: relative cost of stepping the block and
     receiving its synapses. ``edges``: (source block, target block, expected synapses).
     """
 
-    population: IntArray
-    start: IntArray
-    stop: IntArray
-    work: FloatArray
-    edges: tuple[IntArray, IntArray, FloatArray]
+    population: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    start: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    stop: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def n_blocks(self) -> int:
@@ -122,16 +138,22 @@ def make_graph(layout: Layout, blocks_per_population: int) -> PartitionGraph:
                     work[j] += SYNAPSE_COST * expected
     edges = (np.array(sources, dtype=np.int64), np.array(targets, dtype=np.int64),
              np.array(weights, dtype=np.float64))
-    return PartitionGraph(graph_population, graph_start, graph_stop, work, edges)
+    return PartitionGraph(work=work, edges=edges, population=graph_population,
+                          start=graph_start, stop=graph_stop)
 
 
 # ---------------------------------------------------------------- partition functions
 
-PartitionFunction = Callable[[PartitionGraph, int], npt.ArrayLike]
+PartitionFunction = Callable[[Any, int], npt.ArrayLike]
 
 
 def even_partitioner(graph: PartitionGraph, n_components: int) -> IntArray:
-    """Every population split into contiguous, near-equal runs of blocks, one per component."""
+    """Every population split into contiguous, near-equal runs of blocks, one per component
+    (the spiking API's default; its graph has populations)."""
+    if not isinstance(graph, PartitionGraph):
+        raise NetworkError(
+            "even_partitioner splits populations (spiking API); for nengo models use "
+            "work_balanced_partitioner, metis_partitioner or random_partitioner")
     component = np.zeros(graph.n_blocks, dtype=np.int64)
     for p in np.unique(graph.population):
         blocks = graph.blocks_of(int(p))
@@ -139,29 +161,31 @@ def even_partitioner(graph: PartitionGraph, n_components: int) -> IntArray:
     return component
 
 
-def work_balanced_partitioner(graph: PartitionGraph, n_components: int) -> IntArray:
-    """Greedy balance of estimated work (neuron updates weighted by model cost, plus incoming
-    synapses): the heaviest block goes to the least-loaded component, and so on."""
-    component = np.zeros(graph.n_blocks, dtype=np.int64)
+def work_balanced_partitioner(graph: WeightedGraph, n_components: int) -> IntArray:
+    """Greedy balance of estimated work (spiking API: neuron updates weighted by model cost,
+    plus incoming synapses; nengo: neurons): the heaviest vertex goes to the least-loaded
+    component, and so on (ties to the lower index)."""
+    component = np.zeros(graph.n_vertices, dtype=np.int64)
     load = np.zeros(n_components)
-    for b in sorted(range(graph.n_blocks), key=lambda b: (-graph.work[b], b)):
+    for b in sorted(range(graph.n_vertices), key=lambda b: (-graph.work[b], b)):
         c = int(np.argmin(load))
         component[b] = c
         load[c] += graph.work[b]
     return component
 
 
-def metis_partitioner(graph: PartitionGraph, n_components: int) -> IntArray:
-    """METIS (through pymetis) on the block graph: balanced work, fewest expected synapses
-    between components. Needs ``pip install 'spikeshard[metis]'``."""
+def metis_partitioner(graph: WeightedGraph, n_components: int) -> IntArray:
+    """METIS (through pymetis): balanced work (vertex weights), least weight on cut edges
+    (spiking API: expected synapses; nengo: dimensions crossing). Needs
+    ``pip install 'spikeshard[metis]'``."""
     try:
         import pymetis
     except ImportError:
         raise UnsupportedError(
             "metis_partitioner needs pymetis: pip install 'spikeshard[metis]'"
         ) from None
-    if n_components == 1 or graph.n_blocks <= n_components:
-        return np.arange(graph.n_blocks, dtype=np.int64) % n_components
+    if n_components == 1 or graph.n_vertices <= n_components:
+        return np.arange(graph.n_vertices, dtype=np.int64) % n_components
     sources, targets, weights = graph.edges
     # METIS wants an undirected graph without self loops and integer weights.
     keep = sources != targets
@@ -169,7 +193,7 @@ def metis_partitioner(graph: PartitionGraph, n_components: int) -> IntArray:
     for i, j, w in zip(sources[keep], targets[keep], weights[keep], strict=True):
         key = (int(min(i, j)), int(max(i, j)))
         pairs[key] = pairs.get(key, 0.0) + float(w)
-    neighbours: list[list[tuple[int, int]]] = [[] for _ in range(graph.n_blocks)]
+    neighbours: list[list[tuple[int, int]]] = [[] for _ in range(graph.n_vertices)]
     for (i, j), w in sorted(pairs.items()):
         weight = max(1, int(round(w)))
         neighbours[i].append((j, weight))
@@ -186,35 +210,54 @@ def metis_partitioner(graph: PartitionGraph, n_components: int) -> IntArray:
     return np.asarray(parts, dtype=np.int64)
 
 
+def random_partitioner(graph: WeightedGraph, n_components: int, seed: int = 0) -> IntArray:
+    """Each vertex to a uniformly drawn component (``numpy.random.RandomState(seed)``; the
+    same seed gives the same partition). Another seed: ``functools.partial(
+    random_partitioner, seed=...)``."""
+    rng = np.random.RandomState(seed)
+    return rng.randint(0, n_components, size=graph.n_vertices).astype(np.int64)
+
+
 class Partitioner:
-    """Splits a network into ``n_components`` components with ``func`` (nengo_mpi's API).
+    """Splits a model into ``n_components`` components with ``func`` (nengo_mpi's API), for
+    the spiking API (``Network(partitioner=...)``) and the nengo backend
+    (``spikeshard.nengo.Simulator(partitioner=...)``).
 
     Parameters
     ----------
     n_components : int, optional
-        Number of components (default: the number of ranks). Components map round-robin
-        onto ranks: component c runs on rank ``c % n_ranks``.
+        Number of components (default: the number of ranks). The spiking API maps component
+        c to rank ``c % n_ranks``; the nengo backend spreads components over ranks balanced
+        by their neurons.
     func : callable, optional
-        ``func(graph, n_components) -> component per block`` (see ``PartitionGraph``);
-        default ``even_partitioner``. Also provided: ``work_balanced_partitioner`` and
-        ``metis_partitioner`` (pymetis).
-    blocks_per_component : int
-        Granularity: each population is cut into up to ``blocks_per_component *
-        n_components`` blocks for ``func`` to place.
+        ``func(graph, n_components) -> component per vertex`` (see :class:`WeightedGraph`).
+        Default: balance neurons (the spiking API splits every population evenly with
+        ``even_partitioner``; the nengo backend uses ``work_balanced_partitioner`` on the
+        neurons of its clusters). Also provided: ``metis_partitioner`` (pymetis) and
+        ``random_partitioner``.
+    blocks_per_component : int, optional
+        Spiking API only (the nengo backend refuses it): each population is cut into up to
+        ``blocks_per_component * n_components`` blocks for ``func`` to place (default 4).
     """
 
     def __init__(self, n_components: int | None = None, func: PartitionFunction | None = None,
-                 blocks_per_component: int = 4) -> None:
+                 blocks_per_component: int | None = None) -> None:
         self.n_components = (None if n_components is None
                              else _validate.count("n_components", n_components, minimum=1))
-        self.func = func or even_partitioner
-        if not callable(self.func):
+        if func is not None and not callable(func):
             raise NetworkError(f"func = {func!r}: expected a partition function")
-        self.blocks_per_component = _validate.count("blocks_per_component",
-                                                    blocks_per_component, minimum=1)
+        self.func = func
+        self.blocks_per_component_given = blocks_per_component is not None
+        self.blocks_per_component = _validate.count(
+            "blocks_per_component", 4 if blocks_per_component is None else blocks_per_component,
+            minimum=1)
+
+    def function(self, default: PartitionFunction) -> PartitionFunction:
+        """``func``, or the API's ``default`` when none was given."""
+        return default if self.func is None else self.func
 
     def __repr__(self) -> str:
-        name = getattr(self.func, "__name__", repr(self.func))
+        name = "default" if self.func is None else getattr(self.func, "__name__", repr(self.func))
         return f"Partitioner(n_components={self.n_components}, func={name})"
 
 
@@ -283,7 +326,8 @@ def partition_from_partitioner(layout: Layout, n_ranks: int, partitioner: Partit
                                ) -> tuple[Partition, PartitionGraph]:
     n_components = partitioner.n_components or n_ranks
     graph = make_graph(layout, partitioner.blocks_per_component * n_components)
-    component = np.asarray(partitioner.func(graph, n_components), dtype=np.int64)
+    func = partitioner.function(even_partitioner)
+    component = np.asarray(func(graph, n_components), dtype=np.int64)
     if component.shape != (graph.n_blocks,):
         raise NetworkError(
             f"partition function returned shape {component.shape}: expected one component "

@@ -25,6 +25,7 @@ from . import packed_spikes
 from .arrays import FloatArray, IntArray, U32Array, U64Array
 from .comm import Comm
 from .engines import Engine
+from .errors import SimulationError
 from .layout import Layout
 from .monitors import (
     ROOT,
@@ -75,48 +76,51 @@ def join_parts(parts: list[LocalPart], monitor: Monitor) -> LocalPart:
 
 @dataclass
 class _Plan:
-    """How one monitor's data are found on this rank."""
+    """How one monitor's data are found on this rank: its engine recorders (a StateMonitor
+    has one per variable)."""
 
     monitor: Monitor
     population: int  # layout index
-    engine_population: int
     owned_ids: IntArray  # this rank's population-local ids of the source
-    recorders: list[int] = field(default_factory=list)  # StateMonitor: one per variable
-    columns: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    next_bin: int = 0  # RateMonitor: the first bin not yet reported
-    carried: float = 0.0  # RateMonitor: spikes already counted in bin ``next_bin``
+    recorders: list[int]
 
 
 def plan_recording(layout: Layout, engine: Engine, engine_population: list[int],
-                   owned: Callable[[int], U32Array]) -> list[_Plan]:
-    """Asks ``engine`` to record what the monitors need from this rank's neurons."""
+                   owned: Callable[[int], U32Array], dt: float) -> list[_Plan]:
+    """Asks ``engine`` to record what each monitor needs of this rank's neurons: the spikes
+    of its neurons in its window, samples of its variables every interval, or spike counts
+    per bin. Nothing else is recorded."""
     plans = []
-    spikes_recorded: set[int] = set()
     for monitor in layout.monitors:
         index = layout.index(monitor.source)
-        plan = _Plan(monitor, index, engine_population[index],
-                     np.asarray(owned(index), dtype=np.int64))
-        if isinstance(monitor, StateMonitor):
+        population = engine_population[index]
+        first, stop = monitor.window_steps(dt)
+        if isinstance(monitor, SpikeMonitor):
+            ids = None if monitor.record is None else monitor.record.astype(np.uint32)
+            recorders = [engine.add_spike_recorder(population, ids, first, stop)]
+        elif isinstance(monitor, StateMonitor):
             names = monitor.source.model.state_names()
-            plan.columns = np.flatnonzero(np.isin(monitor.record, plan.owned_ids))
-            plan.recorders = [
-                engine.add_recorder(plan.engine_population, names.index(var),
-                                    monitor.record.astype(np.uint32))
-                for var in monitor.variables]
-        elif index not in spikes_recorded:
-            engine.record_spikes(plan.engine_population)
-            spikes_recorded.add(index)
-        plans.append(plan)
+            every = monitor.interval_steps(dt)
+            recorders = [engine.add_state_recorder(population, names.index(var),
+                                                   monitor.record.astype(np.uint32), first,
+                                                   stop, every)
+                         for var in monitor.variables]
+        else:
+            assert isinstance(monitor, RateMonitor)
+            recorders = [engine.add_rate_recorder(population, first, stop,
+                                                  monitor.bin_steps(dt))]
+        plans.append(_Plan(monitor, index, np.asarray(owned(index), dtype=np.int64),
+                           recorders))
     return plans
 
 
 def _spike_times(packed: U64Array, offsets: FloatArray, precise: bool, dt: float
-                 ) -> tuple[FloatArray, IntArray, IntArray]:
-    """(times in s, global ids, steps) of packed spikes."""
+                 ) -> tuple[FloatArray, IntArray]:
+    """(times in s, global ids) of packed spikes."""
     steps, gids = packed_spikes.unpack(packed)
     steps_f = steps.astype(np.float64)
     times = steps_f * dt + offsets if precise else (steps_f + 1.0) * dt
-    return times, gids.astype(np.int64), steps.astype(np.int64)
+    return times, gids.astype(np.int64)
 
 
 def _sorted_by_time_then_id(times: FloatArray, ids: IntArray) -> tuple[FloatArray, IntArray]:
@@ -133,11 +137,15 @@ class Recording:
         self.dt = dt
         self.plans = plans
         self.pending: list[list[LocalPart]] = [[] for _ in plans]
+        self.description: dict[str, Any] = {}
         #: The next step whose data is still in the engine.
         self.taken_until = 0
+        #: The most bytes the engine held for the monitors (before each take).
+        self.peak_engine_bytes = 0
 
     def bind(self, rank: int, n_ranks: int, description: dict[str, Any]) -> None:
         """Tells every monitor its build (the recording interface's ``bind``)."""
+        self.description = description
         for plan in self.plans:
             plan.monitor.bind(RecordingContext(self.dt, rank, n_ranks, plan.owned_ids,
                                                description))
@@ -145,81 +153,52 @@ class Recording:
     def take(self, engine: Engine, first_step: int, until_step: int) -> list[LocalPart]:
         """Moves what the engine recorded in steps ``[first_step, until_step)`` into one
         new part per monitor (kept for ``finish``), and returns the parts."""
-        n_steps = until_step - first_step
-        spikes: dict[int, tuple[FloatArray, IntArray, IntArray]] = {}
+        self.peak_engine_bytes = max(self.peak_engine_bytes, engine.recording_bytes())
         parts = []
         for k, plan in enumerate(self.plans):
             monitor = plan.monitor
-            if isinstance(monitor, StateMonitor):
-                part = self._take_traces(engine, plan, monitor, first_step, n_steps)
+            if isinstance(monitor, SpikeMonitor):
+                part = self._take_spikes(engine, plan, monitor)
+            elif isinstance(monitor, StateMonitor):
+                part = self._take_traces(engine, plan, monitor, first_step, until_step)
             else:
-                if plan.population not in spikes:
-                    spikes[plan.population] = self._take_spikes(engine, plan)
-                times, gids, steps = spikes[plan.population]
-                ids = gids - self.layout.first_gid[plan.population]
-                if isinstance(monitor, SpikeMonitor):
-                    part = self._select_spikes(monitor, times, ids, steps, first_step, n_steps)
-                else:
-                    assert isinstance(monitor, RateMonitor)
-                    part = self._count_bins(plan, monitor, steps, first_step, n_steps)
+                assert isinstance(monitor, RateMonitor)
+                counts = engine.take_rate(plan.recorders[0], until_step)
+                part = LocalPart(bin_counts=np.asarray(counts, dtype=np.float64))
             self.pending[k].append(part)
             parts.append(part)
         self.taken_until = until_step
         return parts
 
-    def _take_spikes(self, engine: Engine, plan: _Plan
-                     ) -> tuple[FloatArray, IntArray, IntArray]:
-        packed, offsets = engine.take_spikes(plan.engine_population)
-        precise = plan.monitor.source.model.precise_spike_times
-        return _spike_times(np.asarray(packed, dtype=np.uint64),
-                            np.asarray(offsets, dtype=np.float64), precise, self.dt)
-
-    def _select_spikes(self, monitor: SpikeMonitor, times: FloatArray, ids: IntArray,
-                       steps: IntArray, first_step: int, n_steps: int) -> LocalPart:
-        a, b = monitor.recorded_steps(self.dt, first_step, n_steps)
-        keep = (steps >= a) & (steps < b)
-        if monitor.record is not None:
-            keep &= np.isin(ids, monitor.record)
-        times, ids = times[keep], ids[keep]
-        if monitor.source.model.precise_spike_times:
+    def _take_spikes(self, engine: Engine, plan: _Plan, monitor: SpikeMonitor) -> LocalPart:
+        packed, offsets = engine.take_spikes(plan.recorders[0])
+        precise = monitor.source.model.precise_spike_times
+        times, gids = _spike_times(np.asarray(packed, dtype=np.uint64),
+                                   np.asarray(offsets, dtype=np.float64), precise, self.dt)
+        ids = gids - self.layout.first_gid[plan.population]
+        if precise:
+            # Sorted by step then id; within a step, sub-step times order them.
             times, ids = _sorted_by_time_then_id(times, ids)
         return LocalPart(times=times, ids=ids)
 
     def _take_traces(self, engine: Engine, plan: _Plan, monitor: StateMonitor,
-                     first_step: int, n_steps: int) -> LocalPart:
-        steps = monitor.sample_steps(self.dt, first_step, n_steps)
-        samples = steps - first_step
+                     first_step: int, until_step: int) -> LocalPart:
+        steps = monitor.sample_steps(self.dt, first_step, until_step - first_step)
         traces = {}
+        columns = np.zeros(0, dtype=np.int64)
         for var, recorder in zip(monitor.variables, plan.recorders, strict=True):
-            values = engine.take_recorder(recorder, len(monitor.record))
-            if len(plan.columns) == 0:
-                traces[var] = np.zeros((len(samples), 0))
-                continue
-            if values.shape[0] != n_steps:
-                raise RuntimeError(
-                    f"engine returned {values.shape[0]} samples for {n_steps} steps")
-            # Only this rank's columns: the others are not its neurons (no in-band marker).
-            traces[var] = values[samples][:, plan.columns]
-        return LocalPart(t=_end_times(steps, self.dt), ids=monitor.record[plan.columns],
+            held, values = engine.take_state(recorder)
+            columns = np.asarray(held, dtype=np.int64)
+            if len(columns) == 0:
+                values = np.zeros((len(steps), 0))
+            elif values.shape[0] != len(steps):
+                raise SimulationError(
+                    f"{monitor!r}: the engine sampled {values.shape[0]} steps, expected "
+                    f"{len(steps)}")
+            # Only this rank's columns, with their ids: nothing marks another rank's.
+            traces[var] = values
+        return LocalPart(t=_end_times(steps, self.dt), ids=monitor.record[columns],
                          traces=traces)
-
-    def _count_bins(self, plan: _Plan, monitor: RateMonitor, steps: IntArray,
-                    first_step: int, n_steps: int) -> LocalPart:
-        low, _ = monitor.window_steps(self.dt)
-        k = monitor.bin_steps(self.dt)
-        a, b = monitor.recorded_steps(self.dt, first_step, n_steps)
-        _, done = monitor.completed_bins(self.dt, first_step, n_steps)
-        in_window = steps[(steps >= a) & (steps < b)]
-        bins = (in_window - low) // k - plan.next_bin
-        width = done - plan.next_bin + 1
-        counts = np.bincount(bins, minlength=width).astype(np.float64)[:width]
-        counts[0] += plan.carried
-        # Bins only complete in order: ``done`` never falls behind ``next_bin``.
-        assert done >= plan.next_bin
-        reported = counts[:done - plan.next_bin]
-        plan.carried = float(counts[done - plan.next_bin])
-        plan.next_bin = done
-        return LocalPart(bin_counts=reported)
 
     # ------------------------------------------------------------------ end of a run
 

@@ -1,5 +1,6 @@
 """The one mpirun launch per rank count that every MPI test reads: tests/mpi/run_networks.py
-runs every network of tests/mpi/network_definitions.py and saves what its monitors hold."""
+runs every network of tests/mpi/network_definitions.py and saves what its monitors hold, then
+the nengo networks of tests/mpi/nengo_runs.py and saves their probes."""
 
 from __future__ import annotations
 

@@ -83,15 +83,15 @@ def recording_network(threads: int) -> tuple[Any, list, float, float]:
     ]
     monitors = [
         ss.SpikeMonitor(a),
-        ss.SpikeMonitor(a[10:50], gather="all", start=0.02, stop=0.08),
+        ss.SpikeMonitor(a[10:50], gather="all", start=0.02, stop=0.08, label="a_window"),
         ss.SpikeMonitor(b, record=[1, 7, 20, 39], gather="local"),
         ss.StateMonitor(a, ["v"], record=[0, 33, 89], interval=0.0005, gather="all"),
         ss.StateMonitor(b, ["i_syn_ex", "v"], record=True, gather="local", start=0.01,
                         stop=0.05),
-        ss.StateMonitor(b, ["v"], record=[39, 0, 20]),
+        ss.StateMonitor(b, ["v"], record=[39, 0, 20], label="b_v"),
         ss.RateMonitor(a, bin_width=0.005),
         ss.RateMonitor(b, bin_width=0.002, gather="local", start=0.004),
-        ss.RateMonitor(a, bin_width=0.003, gather="all"),
+        ss.RateMonitor(a, bin_width=0.003, gather="all", label="a_3ms"),
     ]
     return ss.Network(*objects, *monitors, seed=21, threads=threads), monitors, 0.1, 1e-4
 
@@ -116,7 +116,7 @@ def nan_states_network(threads: int) -> tuple[Any, list, float, float]:
     pop = ss.Population(NanProbe, n=61, label="nan", params={"i_e": 500.0},
                         initial={"v": ss.Uniform(-70.0, -56.0)})
     monitors = [ss.StateMonitor(pop, ["x", "v"], record=True),
-                ss.StateMonitor(pop, ["x"], record=[0, 1, 2, 60], gather="all"),
+                ss.StateMonitor(pop, ["x"], record=[0, 1, 2, 60], gather="all", label="some"),
                 ss.SpikeMonitor(pop)]
     return ss.Network(pop, *monitors, seed=2, threads=threads), monitors, 0.05, 1e-4
 

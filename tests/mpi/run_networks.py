@@ -1,7 +1,8 @@
 """Runs the named test networks with backend="mpi" and saves what the monitors hold:
 ``run_networks.py OUT_DIR THREADS NAME...``. Rank 0 saves the gathered data (monitors with
 gather "root" or "all") and the totals; every rank saves what it holds itself. Started by
-tests/mpi/conftest.py under mpirun at several rank counts."""
+tests/mpi/conftest.py under mpirun at several rank counts. Then, in the same launch, the nengo
+networks (tests/mpi/nengo_runs.py): rank 0 runs them while the other ranks serve."""
 
 from __future__ import annotations
 
@@ -32,9 +33,12 @@ def main() -> None:
     out_dir, threads, names = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
     for name in names:
         net, monitors, duration, dt = NETWORKS[name](threads)
-        net.run(duration, dt=dt, backend="mpi", progress=False)
+        net.build(dt=dt, backend="mpi")
         comm = net.comm
         assert comm is not None
+        # Every network also writes its file (one part per rank and flush, and an index).
+        net.run(duration, progress=False, flush_every=0.03,
+                output=out_dir / f"{name}-{comm.size}-{threads}.h5")
         # Totals are on every rank; data where the gather mode put them.
         mine: dict[str, np.ndarray] = {}
         gathered: dict[str, np.ndarray] = {}
@@ -62,5 +66,15 @@ def main() -> None:
             np.savez(out_dir / f"{name}-{comm.size}-{threads}.npz", ranks=comm.size, **gathered)
 
 
+def run_nengo(out_dir: Path, threads: int) -> None:
+    """The nengo networks, in the same launch: rank 0 runs them, the other ranks serve."""
+    from spikeshard.comm import world
+    from spikeshard.nengo.cluster import run_on_rank_zero
+    from tests.mpi.nengo_runs import run_all
+
+    run_on_rank_zero(run_all, out_dir, threads, world(require_mpi=False).size)
+
+
 if __name__ == "__main__":
     main()
+    run_nengo(Path(sys.argv[1]), int(sys.argv[2]))

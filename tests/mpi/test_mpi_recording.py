@@ -118,3 +118,44 @@ def test_nan_states_gather_as_nan_in_their_own_columns(outputs: Path) -> None:
             if "v" in mon.variables:
                 v = gathered[f"trace{k}"][mon.variables.index("v")]
                 np.testing.assert_array_equal(x[:, ~nan_columns], v[:, ~nan_columns])
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_files_written_by_any_rank_count_load_back_to_the_single_process_data(
+        outputs: Path, name: str) -> None:
+    h5py = pytest.importorskip("h5py")
+    assert h5py
+    monitors = _monitors(name)
+    one = load_rank(outputs, name, 1, 0)  # what the monitors of the 1-rank run held
+    reference = ss.load(outputs / f"{name}-1-1.h5")
+    assert reference.n_ranks == 1
+    for k, mon in enumerate(monitors):
+        if isinstance(mon, ss.SpikeMonitor):
+            times, ids = reference.spikes[mon.name]
+            np.testing.assert_array_equal(times, one[f"times{k}"])
+            np.testing.assert_array_equal(ids, one[f"ids{k}"])
+        elif isinstance(mon, ss.StateMonitor):
+            traces = reference.traces[mon.name]
+            np.testing.assert_array_equal(traces.ids, one[f"held{k}"])
+            for v, var in enumerate(mon.variables):
+                np.testing.assert_array_equal(traces[var][0], one[f"t{k}"])
+                np.testing.assert_array_equal(traces[var][1], one[f"trace{k}"][v])
+        else:
+            np.testing.assert_array_equal(reference.rates[mon.name][1], one[f"rate{k}"])
+    for ranks in RANKS[1:]:
+        results = ss.load(outputs / f"{name}-{ranks}-1.h5")
+        assert results.n_ranks == ranks and results.t_stop == reference.t_stop
+        parts = list((outputs / f"{name}-{ranks}-1.h5.parts").glob("rank*/part*.h5"))
+        assert len({p.parent for p in parts}) == ranks
+        for kind in ("spikes", "rates"):
+            mine, theirs = getattr(results, kind), getattr(reference, kind)
+            assert mine.keys() == theirs.keys()
+            for key in mine:
+                for a, b in zip(mine[key], theirs[key], strict=True):
+                    np.testing.assert_array_equal(a, b, err_msg=f"{kind} {key}")
+        assert results.traces.keys() == reference.traces.keys()
+        for key, traces in results.traces.items():
+            np.testing.assert_array_equal(traces.ids, reference.traces[key].ids)
+            for var, (t, values) in traces.items():
+                np.testing.assert_array_equal(t, reference.traces[key][var][0])
+                np.testing.assert_array_equal(values, reference.traces[key][var][1])

@@ -8,11 +8,11 @@ import nengo
 import numpy as np
 import pytest
 from nengo.builder import operator as ops
-from nengo.exceptions import SimulatorClosed, ValidationError
+from nengo.exceptions import SimulatorClosed
 
 from spikeshard._engine import NengoProgram
 from spikeshard.errors import NetworkError
-from spikeshard.nengo import Simulator
+from spikeshard.nengo import Partitioner, PartitionError, Simulator
 
 
 def run_both(net: nengo.Network, probes: list[nengo.Probe], run: float = 0.3, **kwargs):
@@ -173,10 +173,12 @@ def test_closed_simulator_refuses_to_run():
 def test_assignments_are_checked():
     with nengo.Network() as net:
         ens = nengo.Ensemble(10, 1)
-    with pytest.raises(ValidationError, match="assignments.*component index >= 0, got -1"):
+    with pytest.raises(PartitionError, match="assignments.*component index >= 0, got -1"):
         Simulator(net, assignments={ens: -1}, progress_bar=False)
-    with pytest.raises(ValidationError, match="either a partitioner or assignments"):
-        Simulator(net, assignments={ens: 0}, partitioner=object(), progress_bar=False)
+    with pytest.raises(PartitionError, match="either a partitioner or assignments"):
+        Simulator(net, assignments={ens: 0}, partitioner=Partitioner(2), progress_bar=False)
+    with pytest.raises(PartitionError, match="expected a spikeshard.nengo.Partitioner"):
+        Simulator(net, partitioner=object(), progress_bar=False)
     with Simulator(net, assignments={ens: 0}, progress_bar=False) as sim:
         assert sim.assignments == {ens: 0}
 
@@ -197,7 +199,7 @@ def test_threads_give_the_same_bits():
     data = []
     for threads in (1, 2, 3):
         with Simulator(net, progress_bar=False, threads=threads) as sim:
-            assert sim.threads == threads and sim._program.threads == threads
+            assert sim.threads == threads and sim._runtime.program.threads == threads
             sim.run(0.08)
             data.append([sim.data[p] for p in probes])
     assert data[0][1].any(), "the wide ensemble spiked"
@@ -233,13 +235,13 @@ def test_threads_default_to_the_environment(monkeypatch):
         NengoProgram(threads=0)
 
 
-def test_several_mpi_ranks_are_refused_until_distribution_exists(monkeypatch):
+def test_mpirun_without_the_launcher_is_refused_naming_it(monkeypatch):
     from spikeshard.errors import UnsupportedError
 
     with nengo.Network() as net:
         nengo.Ensemble(10, 1)
     monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
-    with pytest.raises(UnsupportedError, match="one process.*without mpirun"):
+    with pytest.raises(UnsupportedError, match="mpirun -np N python -m spikeshard.nengo"):
         Simulator(net, progress_bar=False)
 
 

@@ -39,7 +39,10 @@ class MixedEngine:
         self.rust = RustEngine(dt, threads)
         self.numpy = NumpyEngine(dt)
         self._populations: list[_Placed] = []
-        self._recorders: list[_Placed] = []
+        # Recorders of each kind, numbered across both engines.
+        self._spike_recorders: list[_Placed] = []
+        self._state_recorders: list[_Placed] = []
+        self._rate_recorders: list[_Placed] = []
 
     @property
     def threads(self) -> int:
@@ -62,15 +65,27 @@ class MixedEngine:
         placed = self._populations[population]
         placed.engine.add_drive(placed.index, targets, weight, key, n_chunks, cdf)
 
-    def record_spikes(self, population: int) -> None:
+    def add_spike_recorder(self, population: int, ids: U32Array | None, first_step: int,
+                           stop_step: int | None) -> int:
         placed = self._populations[population]
-        placed.engine.record_spikes(placed.index)
+        index = placed.engine.add_spike_recorder(placed.index, ids, first_step, stop_step)
+        self._spike_recorders.append(_Placed(placed.engine, index))
+        return len(self._spike_recorders) - 1
 
-    def add_recorder(self, population: int, variable: int, ids: U32Array) -> int:
+    def add_state_recorder(self, population: int, variable: int, ids: U32Array,
+                           first_step: int, stop_step: int | None, every: int) -> int:
         placed = self._populations[population]
-        self._recorders.append(
-            _Placed(placed.engine, placed.engine.add_recorder(placed.index, variable, ids)))
-        return len(self._recorders) - 1
+        index = placed.engine.add_state_recorder(placed.index, variable, ids, first_step,
+                                                 stop_step, every)
+        self._state_recorders.append(_Placed(placed.engine, index))
+        return len(self._state_recorders) - 1
+
+    def add_rate_recorder(self, population: int, first_step: int, stop_step: int | None,
+                          bin_steps: int) -> int:
+        placed = self._populations[population]
+        index = placed.engine.add_rate_recorder(placed.index, first_step, stop_step, bin_steps)
+        self._rate_recorders.append(_Placed(placed.engine, index))
+        return len(self._rate_recorders) - 1
 
     def longest_interval(self) -> int | None:
         limits = [limit for limit in (self.rust.longest_interval(),
@@ -96,13 +111,28 @@ class MixedEngine:
             self.deliver(self.advance(m))
             done += m
 
-    def take_spikes(self, population: int) -> tuple[U64Array, FloatArray]:
-        placed = self._populations[population]
+    def take_spikes(self, recorder: int) -> tuple[U64Array, FloatArray]:
+        placed = self._spike_recorders[recorder]
         return placed.engine.take_spikes(placed.index)
 
-    def take_recorder(self, recorder: int, n_columns: int) -> FloatArray:
-        placed = self._recorders[recorder]
-        return placed.engine.take_recorder(placed.index, n_columns)
+    def take_state(self, recorder: int) -> tuple[U32Array, FloatArray]:
+        placed = self._state_recorders[recorder]
+        return placed.engine.take_state(placed.index)
+
+    def take_rate(self, recorder: int, until_step: int) -> U64Array:
+        placed = self._rate_recorders[recorder]
+        return placed.engine.take_rate(placed.index, until_step)
+
+    def recording_bytes(self) -> int:
+        return self.rust.recording_bytes() + self.numpy.recording_bytes()
+
+    def spikes_emitted(self) -> int:
+        return self.rust.spikes_emitted() + self.numpy.spikes_emitted()
+
+    def phase_times(self) -> tuple[float, float]:
+        (rust_update, rust_delivery), (numpy_update, numpy_delivery) = (
+            self.rust.phase_times(), self.numpy.phase_times())
+        return rust_update + numpy_update, rust_delivery + numpy_delivery
 
     def get_state(self, population: int, variable: int) -> FloatArray:
         placed = self._populations[population]

@@ -8,7 +8,10 @@ Semantics of one step ``s`` (time ``s*dt`` to ``(s+1)*dt``) of a population:
 2. each Poisson drive adds ``count * weight`` to the input of its neurons (a count is the
    number of entries of the drive's cumulative Poisson table below a uniform draw);
 3. the model kernel updates the state and flags spikes; the slot is cleared;
-4. spikes are collected as packed ``s << GID_BITS | gid`` (``packed_spikes``).
+4. spikes are collected as packed ``s << GID_BITS | gid`` (``packed_spikes``);
+5. recorders keep what they asked for of the step: the spikes of their neurons if ``s`` is
+   in their window ``[first, stop)``, the state of their neurons if also ``(s + 1) % every
+   == 0``, and the step's spike count in bin ``(s - first) // every``.
 After each interval (at most the smallest delay), every spike of the interval is delivered:
 for each spike in (step, gid) order, each projection in order, each synapse of the source's
 row in order, the weight is added to slot ``(step + delay) % ring_len`` of its target
@@ -17,6 +20,7 @@ row in order, the weight is added to slot ``(step + delay) % ring_len`` of its t
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,12 +51,47 @@ class _Drive:
 
 
 @dataclass
-class _Recorder:
-    id: int
+class _Window:
+    """Steps ``[first, stop)``; a sampling recorder samples those with ``(s + 1) % every
+    == 0``, a rate recorder counts per bin of ``every`` steps from ``first``."""
+
+    first: int
+    stop: int | None
+    every: int = 1
+
+    def contains(self, step: int) -> bool:
+        return step >= self.first and (self.stop is None or step < self.stop)
+
+    def samples(self, step: int) -> bool:
+        return self.contains(step) and (step + 1) % self.every == 0
+
+    def completed_bins(self, until: int) -> int:
+        end = until if self.stop is None else min(until, self.stop)
+        return max(0, end - self.first) // self.every
+
+
+@dataclass
+class _SpikeRecorder:
+    window: _Window
+    selected: np.ndarray | None  # local positions recorded (sorted), or None for every one
+    spikes: list[U64Array] = field(default_factory=list)
+    offsets: list[FloatArray] = field(default_factory=list)
+
+
+@dataclass
+class _StateRecorder:
     variable: int
-    positions: np.ndarray
-    columns: np.ndarray
+    positions: np.ndarray  # local positions of the recorded ids this rank holds
+    columns: np.ndarray  # their positions in the recorder's ids
+    window: _Window
     values: list[FloatArray] = field(default_factory=list)
+
+
+@dataclass
+class _RateRecorder:
+    window: _Window
+    next_bin: int = 0
+    counts: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -70,10 +109,9 @@ class _Population:
     ring_in: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     tables: list[_Table] = field(default_factory=list)
     drives: list[_Drive] = field(default_factory=list)
-    recorders: list[_Recorder] = field(default_factory=list)
-    record: bool = False
-    recorded: list[U64Array] = field(default_factory=list)
-    recorded_offsets: list[FloatArray] = field(default_factory=list)
+    spike_recorders: list[_SpikeRecorder] = field(default_factory=list)
+    state_recorders: list[_StateRecorder] = field(default_factory=list)
+    rate_recorders: list[_RateRecorder] = field(default_factory=list)
 
 
 class NumpyEngine:
@@ -86,7 +124,12 @@ class NumpyEngine:
         self.populations: list[_Population] = []
         self.min_delay_steps: int | None = None
         self.max_delay_steps = 0
-        self.n_recorders = 0
+        self.spike_recorders: list[_SpikeRecorder] = []
+        self.state_recorders: list[_StateRecorder] = []
+        self.rate_recorders: list[_RateRecorder] = []
+        self.n_spikes = 0
+        self.update_s = 0.0
+        self.delivery_s = 0.0
 
     def add_population(self, model: type[NeuronModel], constants: KernelConstants, key: int,
                        first_gid: int, size: int, locals_: U32Array,
@@ -129,21 +172,34 @@ class NumpyEngine:
             pop.drives.append(_Drive(key, np.unique(positions), weight, n_chunks,
                                      np.asarray(cdf, dtype=np.float64)))
 
-    def record_spikes(self, population: int) -> None:
-        self.populations[population].record = True
+    def add_spike_recorder(self, population: int, ids: U32Array | None, first_step: int,
+                           stop_step: int | None) -> int:
+        pop = self.populations[population]
+        selected = (None if ids is None
+                    else np.flatnonzero(np.isin(pop.locals, np.asarray(ids, np.uint32))))
+        recorder = _SpikeRecorder(_Window(first_step, stop_step), selected)
+        pop.spike_recorders.append(recorder)
+        self.spike_recorders.append(recorder)
+        return len(self.spike_recorders) - 1
 
-    def add_recorder(self, population: int, variable: int, ids: U32Array) -> int:
+    def add_state_recorder(self, population: int, variable: int, ids: U32Array,
+                           first_step: int, stop_step: int | None, every: int) -> int:
         pop = self.populations[population]
         ids = np.asarray(ids, dtype=np.uint32)
-        positions = np.searchsorted(pop.locals, ids)
-        found = (positions < len(pop.locals)) & (
-            pop.locals[np.minimum(positions, max(len(pop.locals) - 1, 0))] == ids
-            if len(pop.locals) else np.zeros(len(ids), dtype=bool))
-        recorder = _Recorder(self.n_recorders, variable, positions[found],
-                             np.flatnonzero(found))
-        pop.recorders.append(recorder)
-        self.n_recorders += 1
-        return recorder.id
+        columns = np.flatnonzero(np.isin(ids, pop.locals))
+        positions = np.searchsorted(pop.locals, ids[columns])
+        recorder = _StateRecorder(variable, positions, columns,
+                                  _Window(first_step, stop_step, every))
+        pop.state_recorders.append(recorder)
+        self.state_recorders.append(recorder)
+        return len(self.state_recorders) - 1
+
+    def add_rate_recorder(self, population: int, first_step: int, stop_step: int | None,
+                          bin_steps: int) -> int:
+        recorder = _RateRecorder(_Window(first_step, stop_step, bin_steps))
+        self.populations[population].rate_recorders.append(recorder)
+        self.rate_recorders.append(recorder)
+        return len(self.rate_recorders) - 1
 
     def longest_interval(self) -> int | None:
         return self.min_delay_steps
@@ -169,12 +225,16 @@ class NumpyEngine:
             pop.ring_len, pop.ring_ex, pop.ring_in = needed, ex, inh
 
     def advance(self, n_steps: int) -> U64Array:
+        started = time.perf_counter()
         spikes: list[U64Array] = []
         for step in range(self.step, self.step + n_steps):
             for pop in self.populations:
                 spikes.append(self._step(pop, step))
         self.step += n_steps
-        return np.sort(np.concatenate(spikes)) if spikes else np.zeros(0, dtype=np.uint64)
+        local = np.sort(np.concatenate(spikes)) if spikes else np.zeros(0, dtype=np.uint64)
+        self.n_spikes += len(local)
+        self.update_s += time.perf_counter() - started
+        return local
 
     def _step(self, pop: _Population, step: int) -> U64Array:
         slot = step % pop.ring_len
@@ -192,22 +252,40 @@ class NumpyEngine:
         input_in[:] = 0.0
         index = np.flatnonzero(spiked)
         packed = packed_spikes.pack(step, pop.gids[index])
-        if pop.record:
-            pop.recorded.append(packed)
-            if offsets is not None:
-                pop.recorded_offsets.append(np.asarray(offsets)[index])
-        for recorder in pop.recorders:
-            recorder.values.append(pop.state[recorder.variable][recorder.positions].copy())
+        self._record(pop, step, index, packed, offsets)
         return packed
+
+    def _record(self, pop: _Population, step: int, index: np.ndarray, packed: U64Array,
+                offsets: FloatArray | None) -> None:
+        """What the recorders keep of step ``step`` (spikes at local positions ``index``)."""
+        for spike_recorder in pop.spike_recorders:
+            if spike_recorder.window.contains(step):
+                keep = (slice(None) if spike_recorder.selected is None
+                        else np.isin(index, spike_recorder.selected))
+                spike_recorder.spikes.append(packed[keep])
+                if offsets is not None:
+                    spike_recorder.offsets.append(np.asarray(offsets)[index][keep])
+        for state_recorder in pop.state_recorders:
+            if state_recorder.window.samples(step):
+                values = pop.state[state_recorder.variable][state_recorder.positions]
+                state_recorder.values.append(values.copy())
+        for rate_recorder in pop.rate_recorders:
+            if rate_recorder.window.contains(step) and len(index):
+                window = rate_recorder.window
+                bin_index = (step - window.first) // window.every
+                rate_recorder.counts[bin_index] = (rate_recorder.counts.get(bin_index, 0)
+                                                   + len(index))
 
     def deliver(self, spikes: U64Array) -> None:
         spikes = np.asarray(spikes, dtype=np.uint64)
         if spikes.size == 0:
             return
+        started = time.perf_counter()
         packed_steps, packed_gids = packed_spikes.unpack(spikes)
         steps, gids = packed_steps.astype(np.int64), packed_gids.astype(np.int64)
         for pop in self.populations:
             self._deliver_to(pop, steps, gids)
+        self.delivery_s += time.perf_counter() - started
 
     def _deliver_to(self, pop: _Population, steps: np.ndarray, gids: np.ndarray) -> None:
         order_spike, order_table, slots, targets, weights = [], [], [], [], []
@@ -246,24 +324,45 @@ class NumpyEngine:
             self.deliver(self.advance(m))
             done += m
 
-    def take_spikes(self, population: int) -> tuple[U64Array, FloatArray]:
-        pop = self.populations[population]
-        packed = np.concatenate(pop.recorded) if pop.recorded else np.zeros(0, np.uint64)
-        offsets = (np.concatenate(pop.recorded_offsets) if pop.recorded_offsets
-                   else np.zeros(len(packed)))
-        pop.recorded, pop.recorded_offsets = [], []
-        order = np.argsort(packed, kind="stable")
-        return packed[order], offsets[order]
+    def take_spikes(self, recorder: int) -> tuple[U64Array, FloatArray]:
+        spike_recorder = self.spike_recorders[recorder]
+        packed = (np.concatenate(spike_recorder.spikes) if spike_recorder.spikes
+                  else np.zeros(0, np.uint64))
+        offsets = (np.concatenate(spike_recorder.offsets) if spike_recorder.offsets
+                   else np.zeros(0))
+        spike_recorder.spikes, spike_recorder.offsets = [], []
+        # Steps in order, each step's spikes sorted: already in (step, gid) order.
+        return packed, offsets
 
-    def take_recorder(self, recorder: int, n_columns: int) -> FloatArray:
-        parts = [r for pop in self.populations for r in pop.recorders if r.id == recorder]
-        rows = max((len(r.values) for r in parts), default=0)
-        out = np.full((rows, n_columns), np.nan)
-        for r in parts:
-            if r.values and len(r.columns):
-                out[:, r.columns] = np.stack(r.values)
-            r.values = []
-        return out
+    def take_state(self, recorder: int) -> tuple[U32Array, FloatArray]:
+        state_recorder = self.state_recorders[recorder]
+        columns = state_recorder.columns.astype(np.uint32)
+        rows = len(state_recorder.values) if len(columns) else 0
+        values = (np.stack(state_recorder.values) if rows
+                  else np.zeros((0, len(columns))))
+        state_recorder.values = []
+        return columns, values
+
+    def take_rate(self, recorder: int, until_step: int) -> U64Array:
+        rate_recorder = self.rate_recorders[recorder]
+        done = max(rate_recorder.window.completed_bins(until_step), rate_recorder.next_bin)
+        bins = range(rate_recorder.next_bin, done)
+        counts = np.array([rate_recorder.counts.pop(b, 0) for b in bins], dtype=np.uint64)
+        rate_recorder.next_bin = done
+        return counts
+
+    def recording_bytes(self) -> int:
+        spikes = sum(sum(a.nbytes for a in r.spikes) + sum(a.nbytes for a in r.offsets)
+                     + (0 if r.selected is None else r.selected.nbytes)
+                     for r in self.spike_recorders)
+        states = sum(sum(a.nbytes for a in r.values) for r in self.state_recorders)
+        return spikes + states + 16 * sum(len(r.counts) for r in self.rate_recorders)
+
+    def spikes_emitted(self) -> int:
+        return self.n_spikes
+
+    def phase_times(self) -> tuple[float, float]:
+        return self.update_s, self.delivery_s
 
     def get_state(self, population: int, variable: int) -> FloatArray:
         return self.populations[population].state[variable].copy()

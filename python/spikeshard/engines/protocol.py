@@ -49,12 +49,24 @@ class Engine(Protocol):
         ``cdf`` (see ``rng.poisson_chunks``)."""
         ...
 
-    def record_spikes(self, population: int) -> None:
-        """Keeps the population's spikes for ``take_spikes``."""
+    def add_spike_recorder(self, population: int, ids: U32Array | None, first_step: int,
+                           stop_step: int | None) -> int:
+        """Keeps the spikes of the population-local ``ids`` (every neuron: None) emitted in
+        steps ``[first_step, stop_step)`` for ``take_spikes``; returns the recorder's id.
+        Nothing else of the population is kept."""
         ...
 
-    def add_recorder(self, population: int, variable: int, ids: U32Array) -> int:
-        """Samples state variable ``variable`` of the population-local ``ids`` every step."""
+    def add_state_recorder(self, population: int, variable: int, ids: U32Array,
+                           first_step: int, stop_step: int | None, every: int) -> int:
+        """Samples state variable ``variable`` of the population-local ``ids`` (sorted) after
+        each step ``s`` of ``[first_step, stop_step)`` with ``(s + 1) % every == 0``;
+        returns the recorder's id (for ``take_state``)."""
+        ...
+
+    def add_rate_recorder(self, population: int, first_step: int, stop_step: int | None,
+                          bin_steps: int) -> int:
+        """Counts the population's spikes on this rank per bin of ``bin_steps`` steps from
+        ``first_step`` (until ``stop_step``); returns the recorder's id (for ``take_rate``)."""
         ...
 
     def longest_interval(self) -> int | None:
@@ -83,14 +95,33 @@ class Engine(Protocol):
         """One process: advances and delivers interval by interval for ``n_steps``."""
         ...
 
-    def take_spikes(self, population: int) -> tuple[U64Array, FloatArray]:
-        """The spikes recorded since the last call, packed ``step << 32 | gid`` and sorted,
-        with their sub-step times (s); the times may be empty for models without precise
-        spike times."""
+    def take_spikes(self, recorder: int) -> tuple[U64Array, FloatArray]:
+        """A spike recorder's spikes since the last call, packed ``step << 32 | gid`` and
+        sorted, with their sub-step times (s); the times are empty for models without
+        precise spike times."""
         ...
 
-    def take_recorder(self, recorder: int, n_columns: int) -> FloatArray:
-        """The samples taken since the last call, shape (steps, ``n_columns``)."""
+    def take_state(self, recorder: int) -> tuple[U32Array, FloatArray]:
+        """A state recorder's samples since the last call: the columns this rank holds
+        (positions in its ``ids``, ascending) and the values, one row per sampled step. A
+        rank holding none of the ids returns no columns (and no rows)."""
+        ...
+
+    def take_rate(self, recorder: int, until_step: int) -> U64Array:
+        """A rate recorder's spike counts of the bins that end at or before ``until_step``
+        and were not taken yet (zeros where this rank has no neuron of the population)."""
+        ...
+
+    def recording_bytes(self) -> int:
+        """Bytes this rank's recorders hold (recorded data not yet taken, selections)."""
+        ...
+
+    def spikes_emitted(self) -> int:
+        """Spikes this rank's neurons emitted since the engine was made."""
+        ...
+
+    def phase_times(self) -> tuple[float, float]:
+        """Wall seconds spent (updating neurons, delivering spikes) since it was made."""
         ...
 
     def get_state(self, population: int, variable: int) -> FloatArray:

@@ -104,11 +104,20 @@ class RustEngine:
                   n_chunks: int, cdf: FloatArray) -> None:
         self.runner.add_drive(population, targets, weight, key, n_chunks, cdf)
 
-    def record_spikes(self, population: int) -> None:
-        self.runner.record_spikes(population)
+    def add_spike_recorder(self, population: int, ids: U32Array | None, first_step: int,
+                           stop_step: int | None) -> int:
+        ids = None if ids is None else np.ascontiguousarray(ids, dtype=np.uint32)
+        return int(self.runner.add_spike_recorder(population, ids, first_step, stop_step))
 
-    def add_recorder(self, population: int, variable: int, ids: U32Array) -> int:
-        return int(self.runner.add_recorder(population, variable, ids))
+    def add_state_recorder(self, population: int, variable: int, ids: U32Array,
+                           first_step: int, stop_step: int | None, every: int) -> int:
+        return int(self.runner.add_state_recorder(
+            population, variable, np.ascontiguousarray(ids, dtype=np.uint32), first_step,
+            stop_step, every))
+
+    def add_rate_recorder(self, population: int, first_step: int, stop_step: int | None,
+                          bin_steps: int) -> int:
+        return int(self.runner.add_rate_recorder(population, first_step, stop_step, bin_steps))
 
     def longest_interval(self) -> int | None:
         return self.runner.longest_interval()
@@ -125,12 +134,26 @@ class RustEngine:
     def run(self, n_steps: int, interval: int) -> None:
         self.runner.run(n_steps, interval)
 
-    def take_spikes(self, population: int) -> tuple[U64Array, FloatArray]:
-        packed, offsets = self.runner.take_spikes(population)
+    def take_spikes(self, recorder: int) -> tuple[U64Array, FloatArray]:
+        packed, offsets = self.runner.take_spikes(recorder)
         return np.asarray(packed), np.asarray(offsets)
 
-    def take_recorder(self, recorder: int, n_columns: int) -> FloatArray:
-        return np.asarray(self.runner.take_recorder(recorder, n_columns))
+    def take_state(self, recorder: int) -> tuple[U32Array, FloatArray]:
+        columns, values = self.runner.take_state(recorder)
+        return np.asarray(columns), np.asarray(values)
+
+    def take_rate(self, recorder: int, until_step: int) -> U64Array:
+        return np.asarray(self.runner.take_rate(recorder, until_step))
+
+    def recording_bytes(self) -> int:
+        return int(self.runner.recording_bytes())
+
+    def spikes_emitted(self) -> int:
+        return int(self.runner.spikes_emitted())
+
+    def phase_times(self) -> tuple[float, float]:
+        update_s, delivery_s = self.runner.phase_times()
+        return float(update_s), float(delivery_s)
 
     def get_state(self, population: int, variable: int) -> FloatArray:
         return np.asarray(self.runner.get_state(population, variable))

@@ -13,8 +13,8 @@ import numpy as np
 from nengo.builder.learning_rules import SimBCM, SimOja, SimPES, SimVoja
 from nengo.builder.signal import SignalDict
 
-from spikeshard._engine import NengoProgram
 from spikeshard.nengo.operands import Operand, Unsupported, float_array, operand
+from spikeshard.nengo.recording import Program
 
 #: The signals a rule reads, none of which may share memory with the ``delta`` it writes.
 READ_SIGNALS = (
@@ -42,21 +42,21 @@ def delta_operand(op: Any, signals: SignalDict) -> Operand:
     return vector(op, signals, "delta")
 
 
-def lower_pes(op: SimPES, signals: SignalDict, dt: float, program: NengoProgram) -> None:
+def lower_pes(op: SimPES, signals: SignalDict, dt: float, program: Program) -> None:
     delta = delta_operand(op, signals)
     alpha = -op.learning_rate * dt / signals[op.pre_filtered].shape[0]
     pre, error = vector(op, signals, "pre_filtered"), vector(op, signals, "error")
     program.add_learning_rule("PES", alpha, pre, error, delta)
 
 
-def lower_bcm(op: SimBCM, signals: SignalDict, dt: float, program: NengoProgram) -> None:
+def lower_bcm(op: SimBCM, signals: SignalDict, dt: float, program: Program) -> None:
     delta = delta_operand(op, signals)
     pre, post = vector(op, signals, "pre_filtered"), vector(op, signals, "post_filtered")
     theta = vector(op, signals, "theta")
     program.add_learning_rule("BCM", op.learning_rate * dt, pre, post, delta, extra=theta)
 
 
-def lower_oja(op: SimOja, signals: SignalDict, dt: float, program: NengoProgram) -> None:
+def lower_oja(op: SimOja, signals: SignalDict, dt: float, program: Program) -> None:
     delta = delta_operand(op, signals)
     pre, post = vector(op, signals, "pre_filtered"), vector(op, signals, "post_filtered")
     weights = vector(op, signals, "weights")
@@ -64,7 +64,7 @@ def lower_oja(op: SimOja, signals: SignalDict, dt: float, program: NengoProgram)
     program.add_learning_rule("Oja", alpha, pre, post, delta, matrix=weights, beta=beta)
 
 
-def lower_voja(op: SimVoja, signals: SignalDict, dt: float, program: NengoProgram) -> None:
+def lower_voja(op: SimVoja, signals: SignalDict, dt: float, program: Program) -> None:
     delta = delta_operand(op, signals)
     pre, post = vector(op, signals, "pre_decoded"), vector(op, signals, "post_filtered")
     program.add_learning_rule(
@@ -80,7 +80,7 @@ def lower_voja(op: SimVoja, signals: SignalDict, dt: float, program: NengoProgra
 
 
 #: The lowering of each learning-rule operator (exact types).
-LEARNING_LOWERINGS: dict[type, Callable[[Any, SignalDict, float, NengoProgram], None]] = {
+LEARNING_LOWERINGS: dict[type, Callable[[Any, SignalDict, float, Program], None]] = {
     SimPES: lower_pes,
     SimBCM: lower_bcm,
     SimOja: lower_oja,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import nengo
 import numpy as np
@@ -22,7 +22,6 @@ from nengo.builder.processes import SimProcess
 from nengo.builder.signal import SignalDict
 from nengo.processes import Piecewise, PresentInput, WhiteNoise, WhiteSignal
 
-from spikeshard._engine import NengoProgram
 from spikeshard.nengo.learning import LEARNING_LOWERINGS
 from spikeshard.nengo.neurons import neuron_spec
 from spikeshard.nengo.operands import (
@@ -32,10 +31,11 @@ from spikeshard.nengo.operands import (
     float_array,
     operand,
 )
+from spikeshard.nengo.recording import Program
 
 
 def lower_time_update(
-    op: ops.TimeUpdate, signals: SignalDict, dt: float, program: NengoProgram
+    op: ops.TimeUpdate, signals: SignalDict, dt: float, program: Program
 ) -> None:
     step, time = signals[op.step], signals[op.time]
     if step.dtype != np.int64 or step.ndim != 0:
@@ -43,11 +43,11 @@ def lower_time_update(
     program.add_time_update(step, float_array(time, "time"), dt)
 
 
-def lower_reset(op: ops.Reset, signals: SignalDict, dt: float, program: NengoProgram) -> None:
+def lower_reset(op: ops.Reset, signals: SignalDict, dt: float, program: Program) -> None:
     program.add_reset(operand(float_array(signals[op.dst], "Reset dst")), op.value)
 
 
-def lower_copy(op: ops.Copy, signals: SignalDict, dt: float, program: NengoProgram) -> None:
+def lower_copy(op: ops.Copy, signals: SignalDict, dt: float, program: Program) -> None:
     src = float_array(signals[op.src], "Copy src")
     dst = float_array(signals[op.dst], "Copy dst")
     src_index = flat_index(src, op.src_slice)
@@ -58,7 +58,7 @@ def lower_copy(op: ops.Copy, signals: SignalDict, dt: float, program: NengoProgr
 
 
 def lower_elementwise_inc(
-    op: ops.ElementwiseInc, signals: SignalDict, dt: float, program: NengoProgram
+    op: ops.ElementwiseInc, signals: SignalDict, dt: float, program: Program
 ) -> None:
     a = float_array(signals[op.A], "ElementwiseInc A")
     x = float_array(signals[op.X], "ElementwiseInc X")
@@ -69,7 +69,7 @@ def lower_elementwise_inc(
     program.add_elementwise_inc(operand(a, a_index), operand(x, x_index), operand(y))
 
 
-def lower_dot_inc(op: ops.DotInc, signals: SignalDict, dt: float, program: NengoProgram) -> None:
+def lower_dot_inc(op: ops.DotInc, signals: SignalDict, dt: float, program: Program) -> None:
     a = float_array(signals[op.A], "DotInc A")
     x = float_array(signals[op.X], "DotInc X")
     y = float_array(signals[op.Y], "DotInc Y")
@@ -91,7 +91,7 @@ def lower_dot_inc(op: ops.DotInc, signals: SignalDict, dt: float, program: Nengo
 
 
 def lower_sparse_dot_inc(
-    op: ops.SparseDotInc, signals: SignalDict, dt: float, program: NengoProgram
+    op: ops.SparseDotInc, signals: SignalDict, dt: float, program: Program
 ) -> None:
     matrix = signals[op.A]
     if getattr(matrix, "format", None) != "csr":
@@ -109,7 +109,7 @@ def lower_sparse_dot_inc(
 
 
 def lower_bsr_dot_inc(
-    op: ops.BsrDotInc, signals: SignalDict, dt: float, program: NengoProgram
+    op: ops.BsrDotInc, signals: SignalDict, dt: float, program: Program
 ) -> None:
     blocks = float_array(signals[op.A], "BsrDotInc A")
     if blocks.ndim != 3 or not blocks.flags.c_contiguous:
@@ -126,7 +126,7 @@ def lower_bsr_dot_inc(
 
 
 def lower_sim_neurons(
-    op: SimNeurons, signals: SignalDict, dt: float, program: NengoProgram
+    op: SimNeurons, signals: SignalDict, dt: float, program: Program
 ) -> None:
     spec = neuron_spec(op.neurons)
     if spec is None:
@@ -150,9 +150,20 @@ LINEAR_FILTERS = (nengo.LinearFilter, nengo.Lowpass, nengo.Alpha)
 #: Input processes whose step emits a row of a table chosen by the time (exact types).
 TABLE_PROCESSES = (PresentInput, Piecewise, WhiteSignal)
 
-#: Refills, after each reset, a table the program reads, from nengo's step function of the
-#: operator (made by that reset, so from the random state nengo gave it).
-Refill = Callable[[Callable[[], None]], None]
+class NoiseState(NamedTuple):
+    """A ``WhiteNoise`` operator's generator state (numpy's ``RandomState.get_state``), for
+    the program's ``set_noise_state``."""
+
+    key: np.ndarray
+    pos: int
+    has_gauss: bool
+    gauss: float
+
+
+#: Refills, after each reset, what the program reads from nengo's step function of the
+#: operator (made by that reset, so from the random state nengo gave it): a table, filled
+#: in place (returns None), or a noise generator's state (returned).
+Refill = Callable[[Callable[[], None]], NoiseState | None]
 
 
 def check_mode(op: SimProcess) -> None:
@@ -162,7 +173,7 @@ def check_mode(op: SimProcess) -> None:
 
 
 def lower_sim_process(
-    op: SimProcess, signals: SignalDict, dt: float, program: NengoProgram
+    op: SimProcess, signals: SignalDict, dt: float, program: Program
 ) -> Refill | None:
     process = op.process
     if type(process) in TABLE_PROCESSES:
@@ -212,7 +223,7 @@ def table_rows(values: Any, what: str) -> np.ndarray:
 
 
 def lower_table_process(
-    op: SimProcess, signals: SignalDict, dt: float, program: NengoProgram
+    op: SimProcess, signals: SignalDict, dt: float, program: Program
 ) -> Refill | None:
     """``PresentInput``, ``Piecewise`` (zero interpolation) and ``WhiteSignal``: each step
     emits the row of a table that nengo's ``make_step`` indexes with the time, and the Rust
@@ -259,7 +270,7 @@ def lower_piecewise(
     output: np.ndarray,
     dt: float,
     inc: bool,
-    program: NengoProgram,
+    program: Program,
 ) -> None:
     if process.interpolation != "zero":
         raise Unsupported(
@@ -328,7 +339,7 @@ def noise_dist(dist: nengo.dists.Distribution) -> tuple[str, list[float]]:
 
 
 def lower_white_noise(
-    op: SimProcess, signals: SignalDict, dt: float, program: NengoProgram
+    op: SimProcess, signals: SignalDict, dt: float, program: Program
 ) -> Refill:
     """``WhiteNoise``: the Rust operator draws numpy's legacy ``RandomState`` stream itself
     (``rust/src/nengo/noise.rs``), from the state of the generator nengo's ``make_step`` gave
@@ -343,8 +354,8 @@ def lower_white_noise(
     name, params = noise_dist(process.dist)
     # As make_step: alpha = 1.0 / np.sqrt(dt), applied when the process scales.
     alpha = float(1.0 / np.sqrt(dt)) if process.scale else None
-    noise_id = program.add_white_noise(name, params, alpha, operand(output), op.mode == "inc")
-    return partial(refill_white_noise, program, noise_id)
+    program.add_white_noise(name, params, alpha, operand(output), op.mode == "inc")
+    return noise_state
 
 
 def closure_value(function: Callable[..., Any], name: str) -> Any:
@@ -355,24 +366,23 @@ def closure_value(function: Callable[..., Any], name: str) -> Any:
     return cells[name].cell_contents
 
 
-def refill_white_noise(program: NengoProgram, noise_id: int, step: Callable[[], None]) -> None:
-    """Hands the random state of the generator in nengo's step (``SimProcess.make_step``'s
-    ``step_f`` closes over ``WhiteNoise.make_step``'s ``rng``) to noise operator ``noise_id``."""
+def noise_state(step: Callable[[], None]) -> NoiseState:
+    """The random state of the generator in nengo's step (``SimProcess.make_step``'s
+    ``step_f`` closes over ``WhiteNoise.make_step``'s ``rng``)."""
     rng = closure_value(closure_value(step, "step_f"), "rng")
     if not isinstance(rng, np.random.RandomState):
         raise RuntimeError(f"WhiteNoise's generator is a {type(rng).__name__}, not a RandomState")
     kind, key, pos, has_gauss, gauss = rng.get_state(legacy=True)
     if kind != "MT19937":
         raise RuntimeError(f"WhiteNoise's generator is {kind}, not MT19937")
-    key = np.asarray(key, dtype=np.uint32)
-    program.set_noise_state(noise_id, key, int(pos), bool(has_gauss), float(gauss))
+    return NoiseState(np.asarray(key, dtype=np.uint32), int(pos), bool(has_gauss), float(gauss))
 
 
-def lower_sim_probe(op: SimProbe, signals: SignalDict, dt: float, program: NengoProgram) -> None:
+def lower_sim_probe(op: SimProbe, signals: SignalDict, dt: float, program: Program) -> None:
     """Nothing to run: ``SimProbe`` only marks its signal as read for the schedule."""
 
 
-Lowering = Callable[[Any, SignalDict, float, NengoProgram], Refill | None]
+Lowering = Callable[[Any, SignalDict, float, Program], Refill | None]
 
 #: The lowering of each operator type (exact types: a subclass may step differently).
 LOWERINGS: dict[type, Lowering] = {
@@ -390,7 +400,7 @@ LOWERINGS: dict[type, Lowering] = {
 }
 
 
-def lower(op: ops.Operator, signals: SignalDict, dt: float, program: NengoProgram) -> Refill | None:
+def lower(op: ops.Operator, signals: SignalDict, dt: float, program: Program) -> Refill | None:
     """Adds ``op`` to ``program``; raises :class:`Unsupported` when it must run in Python.
 
     Returns the :data:`Refill` to call after every reset with the operator's step function,

@@ -5,6 +5,7 @@
 //! by the runner, which delivers spikes into the blocks' ring buffers.
 
 use crate::engine::models::{add_input, add_sparse_input, Kernel, StepContext};
+use crate::engine::recorders::{BlockRecorders, Window};
 use crate::engine::ring::RingBuffers;
 use crate::engine::rng;
 use crate::engine::spike;
@@ -22,17 +23,6 @@ pub struct Drive {
     pub cdf: Vec<f64>,
 }
 
-/// Samples one state variable of some neurons every step.
-#[derive(Clone, Debug)]
-struct Recorder {
-    id: usize,
-    variable: usize,
-    /// Block-local indices and their column in the recorder's output.
-    locals: Vec<u32>,
-    columns: Vec<u32>,
-    values: Vec<f64>,
-}
-
 /// A block's neurons and everything that acts on them. The state is private: it is read
 /// through `state`, which first brings it up to date (`Kernel::sync_state`), and changed only
 /// by stepping.
@@ -48,12 +38,8 @@ pub struct Block {
     state: Vec<Vec<f64>>,
     rings: RingBuffers,
     drives: Vec<Drive>,
-    recorders: Vec<Recorder>,
-    record_spikes: bool,
-    /// Spikes of this block recorded for monitors: packed `step << 32 | gid`.
-    recorded_spikes: Vec<u64>,
-    /// Sub-step spike times (s from step start), for models with precise spike times.
-    recorded_offsets: Vec<f64>,
+    /// What monitors asked this block to record.
+    recorders: BlockRecorders,
     /// Spikes of the current interval, for exchange.
     interval_spikes: Vec<u64>,
     spiked: Vec<u8>,
@@ -84,10 +70,7 @@ impl Block {
             state,
             rings,
             drives: Vec::new(),
-            recorders: Vec::new(),
-            record_spikes: false,
-            recorded_spikes: Vec::new(),
-            recorded_offsets: Vec::new(),
+            recorders: BlockRecorders::default(),
             interval_spikes: Vec::new(),
             spiked: vec![0; n],
             pending_input: None,
@@ -143,34 +126,31 @@ impl Block {
         self.drives.push(drive);
     }
 
-    /// Records spikes from now on.
-    pub fn record_spikes(&mut self) {
-        self.record_spikes = true;
+    /// Records the spikes of the population-local `ids` (all: None) in `window` as recorder
+    /// `id`.
+    pub fn add_spike_recorder(&mut self, id: usize, ids: Option<&[u32]>, window: Window) {
+        self.recorders.add_spikes(id, &self.locals, ids, window);
     }
 
-    /// Adds recorder `id` of state variable `variable` for the population-local ids `ids`
-    /// (those the block holds; column k of the recorder's output is `ids[k]`).
-    pub fn add_recorder(&mut self, id: usize, variable: usize, ids: &[u32]) {
-        let (mut locals, mut columns) = (Vec::new(), Vec::new());
-        for (column, &local) in ids.iter().enumerate() {
-            if let Some(i) = self.position(local) {
-                locals.push(i as u32);
-                columns.push(column as u32);
-            }
-        }
-        self.recorders.push(Recorder { id, variable, locals, columns, values: Vec::new() });
+    /// Samples state variable `variable` of the population-local `ids` (those the block
+    /// holds; column k of the recorder's output is `ids[k]`) in `window` as recorder `id`.
+    pub fn add_state_recorder(&mut self, id: usize, variable: usize, ids: &[u32], window: Window) {
+        self.recorders.add_state(id, variable, &self.locals, ids, window);
     }
 
-    /// Takes the samples of recorder `id`: its columns and their values, row by row.
-    pub fn take_recorder(&mut self, id: usize) -> Option<(Vec<u32>, Vec<f64>)> {
-        let recorder = self.recorders.iter_mut().find(|r| r.id == id)?;
-        Some((recorder.columns.clone(), std::mem::take(&mut recorder.values)))
+    /// Counts the block's spikes per bin of `window.every` steps as recorder `id`.
+    pub fn add_rate_recorder(&mut self, id: usize, window: Window) {
+        self.recorders.add_rate(id, window);
     }
 
-    /// Takes the recorded spikes (packed `step << 32 | gid`, in order) and, with precise
-    /// spike times, their offsets (else empty).
-    pub fn take_spikes(&mut self) -> (Vec<u64>, Vec<f64>) {
-        (std::mem::take(&mut self.recorded_spikes), std::mem::take(&mut self.recorded_offsets))
+    /// What the block records, to take its data (`BlockRecorders::take_*`).
+    pub fn recorders(&mut self) -> &mut BlockRecorders {
+        &mut self.recorders
+    }
+
+    /// Bytes the block's recorders hold.
+    pub fn recording_bytes(&self) -> usize {
+        self.recorders.bytes()
     }
 
     /// The spikes of the last interval (packed, in order).
@@ -206,9 +186,9 @@ impl Block {
         }
         let defer = defer_last && self.takes_input_after_step();
         let last = first_step + n_steps - 1;
-        // The last two steps in one pass where the kernel can (not when recording: the first
-        // of them is never held in memory, so it cannot be sampled).
-        let two_last = n_steps >= 2 && defer && self.recorders.is_empty();
+        // The last two steps in one pass where the kernel can (not when the first of them is
+        // sampled: it is never held in memory).
+        let two_last = n_steps >= 2 && defer && !self.recorders.samples(last - 1);
         let singles_end = if two_last { last - 1 } else { last };
         for step in first_step..singles_end {
             self.step(step, false);
@@ -267,7 +247,7 @@ impl Block {
         }
         self.collect_spikes(step);
         if !defer_input {
-            self.record();
+            self.record(step);
         }
     }
 
@@ -286,19 +266,16 @@ impl Block {
             add_drives(&self.drives, step, &self.gids, input_ex, input_in);
             add_input(kernel, &mut self.state, input_ex, input_in);
         }
-        self.record();
+        self.record(step);
     }
 
-    /// Samples the recorded variables at the end of a step.
-    fn record(&mut self) {
-        if self.recorders.is_empty() {
+    /// Samples the recorded variables at the end of `step`, if a recorder samples it.
+    fn record(&mut self, step: u64) {
+        if !self.recorders.samples(step) {
             return;
         }
         self.kernel.sync_state(&mut self.state);
-        for recorder in &mut self.recorders {
-            let values = &self.state[recorder.variable];
-            recorder.values.extend(recorder.locals.iter().map(|&i| values[i as usize]));
-        }
+        self.recorders.on_step_end(step, &self.state);
     }
 
     /// Lists the flagged neurons in `step_spikes` and appends them to the interval's spikes,
@@ -314,17 +291,11 @@ impl Block {
             }
         }
         list_flagged(&self.spiked[tail_start..], tail_start, &mut self.step_spikes);
-        let precise = self.kernel.precise_spike_times();
         for &i in &self.step_spikes {
-            let packed = spike::pack(step, self.gids[i as usize]);
-            self.interval_spikes.push(packed);
-            if self.record_spikes {
-                self.recorded_spikes.push(packed);
-                if precise {
-                    self.recorded_offsets.push(self.spike_offset[i as usize]);
-                }
-            }
+            self.interval_spikes.push(spike::pack(step, self.gids[i as usize]));
         }
+        let precise = self.kernel.precise_spike_times();
+        self.recorders.on_spikes(step, &self.step_spikes, &self.gids, &self.spike_offset, precise);
         self.kernel.after_spikes(&mut self.state, &self.step_spikes);
     }
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod fastmath;
 pub mod hugepages;
 pub mod models;
+pub mod recorders;
 pub mod ring;
 pub mod rng;
 pub mod runner;

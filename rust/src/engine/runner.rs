@@ -20,10 +20,12 @@ use crate::engine::block::{Block, Drive};
 use crate::engine::connect::{build_table, ProjectionSpec};
 use crate::engine::error::{invalid, EngineError};
 use crate::engine::models;
+use crate::engine::recorders::{check_id, Window};
 use crate::engine::source_index::{SourceIndex, TableRows};
 use crate::engine::spike;
 use crate::engine::synapses::{Rows, SynapseTable, MAX_BLOCK_LEN};
 use std::collections::HashMap;
+use std::time::Instant;
 
 /// A population as this rank knows it: global id range and the blocks holding its neurons.
 #[derive(Clone, Debug)]
@@ -68,12 +70,41 @@ pub struct Runner {
     step: u64,
     min_delay: u64,
     max_delay: u64,
-    n_recorders: usize,
+    /// The population of each spike, state and rate recorder, by recorder id.
+    recorders: RecorderIds,
+    /// Spikes this rank's neurons emitted so far.
+    spikes_emitted: u64,
+    /// Wall time spent updating neurons and delivering spikes.
+    times: PhaseTimes,
     /// This rank's spikes of the last interval, sorted.
     local_spikes: Vec<u64>,
     /// See `PARALLEL_MIN_WORK`.
     parallel_min_work: usize,
 }
+
+/// The population of every recorder, by kind and id.
+#[derive(Clone, Debug, Default)]
+struct RecorderIds {
+    spikes: Vec<usize>,
+    states: Vec<usize>,
+    /// Population, window and the first bin not taken yet.
+    rates: Vec<(usize, Window, u64)>,
+}
+
+/// Seconds of wall time a runner spent in each phase of its steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PhaseTimes {
+    /// Advancing neurons (kernels, Poisson drives, recording).
+    pub update_s: f64,
+    /// Delivering spikes into ring buffers.
+    pub delivery_s: f64,
+}
+
+/// In one-process runs, one interval in this many is timed phase by phase (two clock reads
+/// per phase); the run's total time is split in the proportion measured. Reading the clock
+/// at every interval of a fast network (CUBA: 5,000 intervals a second of model time) would
+/// cost more than the split is worth.
+pub const TIMED_INTERVAL_EVERY: u64 = 16;
 
 /// Neuron updates (or synaptic events) below which waking the thread pool costs more than
 /// it saves (a fork-join costs several microseconds).
@@ -122,7 +153,9 @@ impl Runner {
             step: 0,
             min_delay: u64::MAX,
             max_delay: 0,
-            n_recorders: 0,
+            recorders: RecorderIds::default(),
+            spikes_emitted: 0,
+            times: PhaseTimes::default(),
             local_spikes: Vec::new(),
             parallel_min_work: PARALLEL_MIN_WORK,
         })
@@ -320,24 +353,65 @@ impl Runner {
         Ok(())
     }
 
-    pub fn record_spikes(&mut self, population: usize) -> Result<(), EngineError> {
-        for &b in &self.population(population)?.blocks.clone() {
-            self.blocks[b].record_spikes();
+    /// Records the spikes of the population-local `ids` of `population` (all: None) in the
+    /// steps `[first_step, stop_step)`. Returns the recorder id (for `take_spikes`).
+    pub fn add_spike_recorder(
+        &mut self,
+        population: usize,
+        ids: Option<&[u32]>,
+        first_step: u64,
+        stop_step: Option<u64>,
+    ) -> Result<usize, EngineError> {
+        let window = Window::new(first_step, stop_step, 1)?;
+        let blocks = self.population(population)?.blocks.clone();
+        let id = self.recorders.spikes.len();
+        self.recorders.spikes.push(population);
+        for b in blocks {
+            self.blocks[b].add_spike_recorder(id, ids, window);
         }
-        Ok(())
+        Ok(id)
     }
 
-    /// Records state variable `variable` of the population-local neurons `ids` every step.
-    /// Ids not on this rank are skipped. Returns the recorder id.
-    pub fn add_recorder(&mut self, population: usize, variable: usize, ids: &[u32]) -> Result<usize, EngineError> {
+    /// Samples state variable `variable` of the population-local neurons `ids` at the steps
+    /// of `[first_step, stop_step)` that end on a multiple of `every` steps. Ids not on this
+    /// rank are skipped. Returns the recorder id (for `take_state`).
+    pub fn add_state_recorder(
+        &mut self,
+        population: usize,
+        variable: usize,
+        ids: &[u32],
+        first_step: u64,
+        stop_step: Option<u64>,
+        every: u64,
+    ) -> Result<usize, EngineError> {
         let info = self.population(population)?.clone();
         if variable >= info.n_state {
             return Err(invalid("variable", variable, &format!("an index below {}", info.n_state)));
         }
-        let id = self.n_recorders;
-        self.n_recorders += 1;
+        let window = Window::new(first_step, stop_step, every)?;
+        let id = self.recorders.states.len();
+        self.recorders.states.push(population);
         for &b in &info.blocks {
-            self.blocks[b].add_recorder(id, variable, ids);
+            self.blocks[b].add_state_recorder(id, variable, ids, window);
+        }
+        Ok(id)
+    }
+
+    /// Counts the population's spikes on this rank per bin of `bin_steps` steps from
+    /// `first_step` (until `stop_step`). Returns the recorder id (for `take_rate`).
+    pub fn add_rate_recorder(
+        &mut self,
+        population: usize,
+        first_step: u64,
+        stop_step: Option<u64>,
+        bin_steps: u64,
+    ) -> Result<usize, EngineError> {
+        let window = Window::new(first_step, stop_step, bin_steps)?;
+        let blocks = self.population(population)?.blocks.clone();
+        let id = self.recorders.rates.len();
+        self.recorders.rates.push((population, window, 0));
+        for b in blocks {
+            self.blocks[b].add_rate_recorder(id, window);
         }
         Ok(id)
     }
@@ -402,6 +476,13 @@ impl Runner {
     /// rank's spikes of the interval, sorted (packed `step << 32 | gid`). If the interval is
     /// longer than the smallest delay, its last step waits for its input until `deliver`.
     pub fn advance(&mut self, n_steps: u64) -> &[u64] {
+        let started = Instant::now();
+        self.advance_blocks(n_steps);
+        self.times.update_s += started.elapsed().as_secs_f64();
+        &self.local_spikes
+    }
+
+    fn advance_blocks(&mut self, n_steps: u64) {
         let first = self.step;
         let work = self.n_local() * n_steps as usize;
         let defer_last = self.local_min_delay().is_some_and(|d| n_steps > d);
@@ -412,13 +493,19 @@ impl Runner {
             self.local_spikes.extend_from_slice(block.interval_spikes());
         }
         self.local_spikes.sort_unstable();
-        &self.local_spikes
+        self.spikes_emitted += self.local_spikes.len() as u64;
     }
 
     /// Delivers sorted spikes (of all ranks) into the ring buffers, then completes a last
     /// step that `advance` left waiting for its input. Each delivery group works on its own
     /// blocks, on the thread pool when there are enough synaptic events to pay for it.
     pub fn deliver(&mut self, spikes: &[u64]) {
+        let started = Instant::now();
+        self.deliver_to_blocks(spikes);
+        self.times.delivery_s += started.elapsed().as_secs_f64();
+    }
+
+    fn deliver_to_blocks(&mut self, spikes: &[u64]) {
         self.build_index();
         let synapses_per_source =
             self.tables.iter().map(SynapseTable::n_synapses).sum::<usize>() / self.index.n_sources().max(1);
@@ -452,60 +539,112 @@ impl Runner {
     /// `interval` steps if that is longer (a network without synapses).
     pub fn run(&mut self, n_steps: u64, interval: u64) {
         let interval = interval.max(self.longest_interval().unwrap_or(0));
+        let started = Instant::now();
+        let mut sampled = PhaseTimes::default();
         let mut done = 0;
         let mut spikes = Vec::new();
-        while done < n_steps {
+        for count in 0.. {
+            if done >= n_steps {
+                break;
+            }
             let m = interval.min(n_steps - done);
+            let timed = count % TIMED_INTERVAL_EVERY == 0;
+            let phase_start = timed.then(Instant::now);
+            self.advance_blocks(m);
+            let update_end = timed.then(Instant::now);
             spikes.clear();
-            spikes.extend_from_slice(self.advance(m));
-            self.deliver(&spikes);
+            spikes.extend_from_slice(&self.local_spikes);
+            self.deliver_to_blocks(&spikes);
+            if let (Some(a), Some(b)) = (phase_start, update_end) {
+                sampled.update_s += (b - a).as_secs_f64();
+                sampled.delivery_s += b.elapsed().as_secs_f64();
+            }
             done += m;
         }
+        let total = started.elapsed().as_secs_f64();
+        let measured = sampled.update_s + sampled.delivery_s;
+        let update_share = if measured > 0.0 { sampled.update_s / measured } else { 1.0 };
+        self.times.update_s += total * update_share;
+        self.times.delivery_s += total * (1.0 - update_share);
     }
 
-    /// Takes the recorded spikes of a population: (packed, offsets) sorted by (step, gid);
-    /// offsets (sub-step spike times) only for models with precise spike times, else empty.
-    pub fn take_spikes(&mut self, population: usize) -> Result<(Vec<u64>, Vec<f64>), EngineError> {
-        let blocks = self.population(population)?.blocks.clone();
-        if !blocks.iter().any(|&b| self.blocks[b].precise_spike_times()) {
-            let mut spikes = Vec::new();
-            for &b in &blocks {
-                spikes.append(&mut self.blocks[b].take_spikes().0);
-            }
+    /// Spikes this rank's neurons emitted since the runner was made.
+    pub fn spikes_emitted(&self) -> u64 {
+        self.spikes_emitted
+    }
+
+    /// Wall time spent updating neurons and delivering spikes since the runner was made.
+    pub fn phase_times(&self) -> PhaseTimes {
+        self.times
+    }
+
+    /// Takes spike recorder `id`'s spikes: (packed, offsets) sorted by (step, gid); offsets
+    /// (sub-step spike times) only for models with precise spike times, else empty.
+    pub fn take_spikes(&mut self, id: usize) -> Result<(Vec<u64>, Vec<f64>), EngineError> {
+        check_id("spike_recorder", id, self.recorders.spikes.len())?;
+        let blocks = self.populations[self.recorders.spikes[id]].blocks.clone();
+        let mut spikes = Vec::new();
+        let mut offsets = Vec::new();
+        for &b in &blocks {
+            let (s, o) = self.blocks[b].recorders().take_spikes(id).expect("every block of the population has it");
+            spikes.extend(s);
+            offsets.extend(o);
+        }
+        if offsets.is_empty() {
             // Each block's spikes are already in order: the stable sort merges these runs.
             spikes.sort();
-            return Ok((spikes, Vec::new()));
+            return Ok((spikes, offsets));
         }
-        let mut pairs: Vec<(u64, f64)> = Vec::new();
-        for &b in &blocks {
-            let (spikes, offsets) = self.blocks[b].take_spikes();
-            pairs.extend(spikes.into_iter().zip(offsets));
-        }
+        let mut pairs: Vec<(u64, f64)> = spikes.into_iter().zip(offsets).collect();
         pairs.sort_unstable_by_key(|p| p.0);
         Ok(pairs.into_iter().unzip())
     }
 
-    /// Takes a recorder's samples: row per step, column per requested id (local ones only are
-    /// filled; others stay NaN). Returns (n_rows, values).
-    pub fn take_recorder(&mut self, id: usize, n_columns: usize) -> Result<(usize, Vec<f64>), EngineError> {
-        if id >= self.n_recorders {
-            return Err(invalid("recorder", id, "an id returned by add_recorder"));
-        }
+    /// Takes state recorder `id`'s samples of this rank's neurons: (columns, rows, values),
+    /// the columns (positions in the recorder's `ids`) ascending and the values row by row,
+    /// one row per sampled step. A rank holding none of the ids returns no columns.
+    pub fn take_state(&mut self, id: usize) -> Result<(Vec<u32>, usize, Vec<f64>), EngineError> {
+        check_id("state_recorder", id, self.recorders.states.len())?;
+        let blocks = self.populations[self.recorders.states[id]].blocks.clone();
         let mut parts: Vec<(Vec<u32>, Vec<f64>)> = Vec::new();
-        for block in &mut self.blocks {
-            parts.extend(block.take_recorder(id));
-        }
-        let rows = parts.iter().find(|(c, _)| !c.is_empty()).map_or(0, |(c, v)| v.len() / c.len());
-        let mut out = vec![f64::NAN; rows * n_columns];
-        for (columns, values) in parts {
-            let width = columns.len();
-            for row in 0..rows {
-                for (k, &c) in columns.iter().enumerate() {
-                    out[row * n_columns + c as usize] = values[row * width + k];
-                }
+        for &b in &blocks {
+            let (columns, values) = self.blocks[b].recorders().take_state(id).expect("every block has it");
+            if !columns.is_empty() {
+                parts.push((columns.to_vec(), values));
             }
         }
-        Ok((rows, out))
+        let rows = parts.first().map_or(0, |(c, v)| v.len() / c.len());
+        let mut order: Vec<(u32, usize, usize)> = Vec::new(); // (column, part, index in part)
+        for (p, (columns, _)) in parts.iter().enumerate() {
+            order.extend(columns.iter().enumerate().map(|(k, &c)| (c, p, k)));
+        }
+        order.sort_unstable();
+        let width = order.len();
+        let mut out = vec![0.0; rows * width];
+        for (j, &(_, p, k)) in order.iter().enumerate() {
+            let (columns, values) = &parts[p];
+            for row in 0..rows {
+                out[row * width + j] = values[row * columns.len() + k];
+            }
+        }
+        Ok((order.iter().map(|o| o.0).collect(), rows, out))
+    }
+
+    /// Takes rate recorder `id`'s spike counts of this rank for the bins that end at or before
+    /// step `until_step`, from the first not taken yet.
+    pub fn take_rate(&mut self, id: usize, until_step: u64) -> Result<Vec<u64>, EngineError> {
+        check_id("rate_recorder", id, self.recorders.rates.len())?;
+        let (population, window, next_bin) = self.recorders.rates[id];
+        let done = window.completed_bins(until_step).max(next_bin);
+        let n = (done - next_bin) as usize;
+        self.recorders.rates[id].2 = done;
+        // A rank without neurons of the population reports its bins too (all zero).
+        let mut total = vec![0u64; n];
+        for &b in &self.populations[population].blocks.clone() {
+            let counts = self.blocks[b].recorders().take_rate(id, n).expect("every block has it");
+            total.iter_mut().zip(counts).for_each(|(t, c)| *t += c);
+        }
+        Ok(total)
     }
 
     /// A state variable of the population's local neurons, in population-local id order.
@@ -526,6 +665,11 @@ impl Runner {
     pub fn source_gids(&mut self) -> Vec<u32> {
         self.build_index();
         self.index.sources()
+    }
+
+    /// Bytes held by this rank's recorders (recorded data not yet taken, and selections).
+    pub fn recording_bytes(&self) -> usize {
+        self.blocks.iter().map(Block::recording_bytes).sum()
     }
 
     /// Total synapses on this rank and the bytes holding them (the source index included,
@@ -594,6 +738,7 @@ mod tests {
     use super::*;
     use crate::engine::connect::{ConnectionRule, ProjectionKeys, ValueRule};
     use crate::engine::models::lif::LifConstants;
+    use crate::engine::spike;
 
     fn lif_constants(dt: f64) -> HashMap<String, f64> {
         // tau_m 10 ms, C 250 pF, tau_syn 2 ms, i_e 400 pA: a regularly firing LIF.
@@ -618,9 +763,10 @@ mod tests {
         named
     }
 
-    /// A recurrent inhibitory LIF network with delays of 2 to 6 steps, spikes recorded, and v
-    /// if `record_v` (which keeps blocks from stepping two steps in one pass).
-    fn build(threads: usize, block_size: usize, record_v: bool) -> (Runner, usize) {
+    /// A recurrent inhibitory LIF network with delays of 2 to 6 steps, spikes recorded (spike
+    /// recorder 0), and v of three neurons every `record_v` steps if given (state recorder
+    /// 0; sampled steps are not stepped two in one pass).
+    fn build(threads: usize, block_size: usize, record_v: Option<u64>) -> (Runner, usize) {
         let dt = 1e-4;
         let mut runner = Runner::new(dt, threads).unwrap();
         runner.set_parallel_min_work(0);
@@ -646,23 +792,23 @@ mod tests {
             keys: ProjectionKeys { connect: 5, weight: 6, delay: 7 },
         };
         runner.add_projection(pop, &spec).unwrap();
-        runner.record_spikes(pop).unwrap();
-        if record_v {
-            runner.add_recorder(pop, 0, &[0, 150, 299]).unwrap();
+        runner.add_spike_recorder(pop, None, 0, None).unwrap();
+        if let Some(every) = record_v {
+            runner.add_state_recorder(pop, 0, &[0, 150, 299], 0, None, every).unwrap();
         }
         (runner, pop)
     }
 
     fn network(threads: usize, block_size: usize) -> Vec<u64> {
-        let (mut runner, pop) = build(threads, block_size, false);
+        let (mut runner, _) = build(threads, block_size, None);
         let interval = runner.local_min_delay().unwrap();
         runner.prepare(interval, 0).unwrap();
         runner.run(2000, interval);
-        runner.take_spikes(pop).unwrap().0
+        runner.take_spikes(0).unwrap().0
     }
 
     /// Spikes, recorded v and final state, stepping with `advance(interval)` and `deliver`.
-    fn by_intervals(interval: u64, record_v: bool) -> (Vec<u64>, Vec<f64>, Vec<Vec<f64>>) {
+    fn by_intervals(interval: u64, record_v: Option<u64>) -> (Vec<u64>, Vec<f64>, Vec<Vec<f64>>) {
         let (mut runner, pop) = build(1, 4096, record_v);
         runner.prepare(interval, 0).unwrap();
         let mut done = 0;
@@ -673,8 +819,8 @@ mod tests {
             done += m;
         }
         let state = (0..4).map(|v| runner.get_state(pop, v).unwrap()).collect();
-        let v = if record_v { runner.take_recorder(0, 3).unwrap().1 } else { Vec::new() };
-        (runner.take_spikes(pop).unwrap().0, v, state)
+        let v = if record_v.is_some() { runner.take_state(0).unwrap().2 } else { Vec::new() };
+        (runner.take_spikes(0).unwrap().0, v, state)
     }
 
     /// An interval one step longer than the smallest delay (its last step completed after
@@ -682,24 +828,61 @@ mod tests {
     /// intervals of one step; one more step is refused.
     #[test]
     fn deferred_last_step_changes_nothing() {
-        let (runner, _) = build(1, 4096, true);
+        let (runner, _) = build(1, 4096, Some(1));
         assert_eq!((runner.local_min_delay(), runner.longest_interval()), (Some(2), Some(3)));
         let bits = |x: &Vec<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        for record_v in [true, false] {
+        for record_v in [Some(1), Some(3), None] {
             let reference = by_intervals(1, record_v);
             assert!(reference.0.len() > 100, "network too quiet: {}", reference.0.len());
-            assert_eq!(reference.1.len(), if record_v { 2000 * 3 } else { 0 });
+            assert_eq!(reference.1.len(), record_v.map_or(0, |every| 2000 / every as usize * 3));
             for interval in [2, 3] {
                 let got = by_intervals(interval, record_v);
                 assert_eq!(got.0, reference.0, "interval {interval}");
                 assert_eq!(bits(&got.1), bits(&reference.1), "interval {interval}");
                 for (a, b) in got.2.iter().zip(&reference.2) {
-                    assert_eq!(bits(a), bits(b), "interval {interval}, record_v {record_v}");
+                    assert_eq!(bits(a), bits(b), "interval {interval}, record_v {record_v:?}");
                 }
             }
         }
-        let (mut runner, _) = build(1, 4096, true);
+        let (mut runner, _) = build(1, 4096, Some(1));
         assert!(runner.prepare(4, 0).is_err());
+    }
+
+    /// Sampling every third step keeps every third row of sampling every step, and neither
+    /// changes the spikes; a spike recorder of some neurons in a window keeps just those.
+    #[test]
+    fn recorders_keep_what_they_were_asked_for() {
+        let (spikes, every_step, _) = by_intervals(3, Some(1));
+        let (same_spikes, every_third, _) = by_intervals(3, Some(3));
+        assert_eq!(spikes, same_spikes);
+        let rows: Vec<f64> = every_step.chunks(3).skip(2).step_by(3).flatten().copied().collect();
+        assert_eq!(every_third, rows);
+
+        let (mut runner, pop) = build(2, 64, None);
+        let subset = runner.add_spike_recorder(pop, Some(&[299, 7, 150]), 500, Some(1500)).unwrap();
+        let rate = runner.add_rate_recorder(pop, 100, None, 250).unwrap();
+        runner.prepare(2, 0).unwrap();
+        runner.run(2000, 2);
+        let all = runner.take_spikes(0).unwrap().0;
+        let expected: Vec<u64> = all
+            .iter()
+            .copied()
+            .filter(|&p| {
+                let (step, gid) = spike::unpack(p);
+                (500..1500).contains(&step) && [7, 150, 299].contains(&gid)
+            })
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(runner.take_spikes(subset).unwrap().0, expected);
+        let counts = runner.take_rate(rate, 2000).unwrap();
+        assert_eq!(counts.len(), 7);
+        for (bin, &count) in counts.iter().enumerate() {
+            let (a, b) = (100 + 250 * bin as u64, 350 + 250 * bin as u64);
+            let n = all.iter().filter(|&&p| (a..b).contains(&spike::unpack(p).0)).count();
+            assert_eq!(count, n as u64, "bin {bin}");
+        }
+        assert_eq!(runner.spikes_emitted(), all.len() as u64);
+        assert!(runner.take_rate(rate, 2000).unwrap().is_empty());
     }
 
     #[test]

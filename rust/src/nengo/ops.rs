@@ -255,6 +255,14 @@ unsafe fn run_dot_inc(a: &Matrix, x: &Span, y: &Span, scratch: &mut Vec<f64>, po
     let (n_rows, n_cols, row_stride, col_stride) = (a.rows, a.cols, a.row_stride, a.col_stride);
     let rows = |start: usize, end: usize| {
         let (a_ptr, y_ptr) = (a_ptr, y_ptr);
+        // SAFETY: as below; y is contiguous, rows start..end are this call's.
+        if let (1, Span::Contiguous { ptr, .. }) = (col_stride, unsafe { &*y_ptr.0 }) {
+            let ys = unsafe { std::slice::from_raw_parts_mut(ptr.add(start), end - start) };
+            let first = unsafe { a_ptr.0.offset(start as isize * row_stride) };
+            if unsafe { narrow_rows(first, row_stride, xs, ys) } {
+                return;
+            }
+        }
         for r in start..end {
             // SAFETY: rows start..end of the matrix and of y (each row written by one call).
             unsafe {
@@ -274,6 +282,39 @@ unsafe fn run_dot_inc(a: &Matrix, x: &Span, y: &Span, scratch: &mut Vec<f64>, po
         }
         _ => rows(0, n_rows),
     }
+}
+
+/// `ys[r] += row r · xs` for a matrix of at most 8 columns (an ensemble's encoders:
+/// neurons × dimensions) with unit column stride, rows `row_stride` apart from `first`;
+/// false (nothing done) for wider matrices. One running sum per row, in column order (the
+/// arithmetic of [`dot`] below 16 columns), with the width known to the compiler.
+///
+/// # Safety
+/// `ys.len()` rows of `xs.len()` values from `first` must be readable.
+unsafe fn narrow_rows(first: *const f64, row_stride: isize, xs: &[f64], ys: &mut [f64]) -> bool {
+    unsafe fn rows<const C: usize>(first: *const f64, row_stride: isize, xs: &[f64], ys: &mut [f64]) {
+        let xs: &[f64; C] = xs.try_into().expect("C columns");
+        for (r, y) in ys.iter_mut().enumerate() {
+            let row = &*(first.offset(r as isize * row_stride) as *const [f64; C]);
+            let mut sum = row[0] * xs[0];
+            for c in 1..C {
+                sum += row[c] * xs[c];
+            }
+            *y += sum;
+        }
+    }
+    match xs.len() {
+        1 => rows::<1>(first, row_stride, xs, ys),
+        2 => rows::<2>(first, row_stride, xs, ys),
+        3 => rows::<3>(first, row_stride, xs, ys),
+        4 => rows::<4>(first, row_stride, xs, ys),
+        5 => rows::<5>(first, row_stride, xs, ys),
+        6 => rows::<6>(first, row_stride, xs, ys),
+        7 => rows::<7>(first, row_stride, xs, ys),
+        8 => rows::<8>(first, row_stride, xs, ys),
+        _ => return false,
+    }
+    true
 }
 
 /// Independent partial sums of [`dot`]: two AVX-512 vectors (four AVX2 ones), enough to hide

@@ -31,6 +31,9 @@ pub struct Program {
     scratch: Vec<f64>,
     /// Threads for the large operators; `None` runs everything on the calling thread.
     pool: Option<rayon::ThreadPool>,
+    /// Segments `0..step_segments` make up a step (all when `None`); later ones run only
+    /// when called by index (e.g. the packing of messages at the start of a run).
+    step_segments: Option<usize>,
 }
 
 impl Program {
@@ -76,6 +79,16 @@ impl Program {
 
     pub fn n_segments(&self) -> usize {
         self.segments.len()
+    }
+
+    /// Makes segments `0..n` the step that [`Program::run_steps`] repeats; false if there
+    /// are fewer segments.
+    pub fn end_step(&mut self, n: usize) -> bool {
+        if n > self.segments.len() {
+            return false;
+        }
+        self.step_segments = Some(n);
+        true
     }
 
     pub fn n_ops(&self) -> usize {
@@ -131,10 +144,12 @@ impl Program {
     /// # Safety
     /// As [`Program::run_segment`]; only meaningful when no operator runs in Python.
     pub unsafe fn run_steps(&mut self, n_steps: u64) {
-        let Program { segments, probes, step_counter, scratch, pool } = self;
+        let Program { segments, probes, step_counter, scratch, pool, step_segments } = self;
+        let n_step = step_segments.unwrap_or(segments.len()).min(segments.len());
+        let step = &mut segments[..n_step];
         let mut steps = |pool: Option<&ThreadPool>| {
             for _ in 0..n_steps {
-                for ops in segments.iter_mut() {
+                for ops in step.iter_mut() {
                     run_ops(ops, scratch, pool);
                 }
                 sample_probes(probes, *step_counter);

@@ -11,6 +11,7 @@ use crate::engine::block::Block;
 use crate::engine::connect::{build_table, BuiltTable, ConnectionRule, ProjectionKeys, ProjectionSpec, ValueRule};
 use crate::engine::error::EngineError;
 use crate::engine::models::{self, MODELS};
+use crate::engine::recorders::Window;
 use crate::engine::synapses::MAX_BLOCK_LEN;
 
 impl From<EngineError> for PyErr {
@@ -218,7 +219,7 @@ pub fn step_kernel<'py>(
     let (ex, inh, gids) = (inputs_ex.as_array(), inputs_in.as_array(), gids.as_array().to_vec());
     let mut block = Block::new(kernel, gids.clone(), (0..n as u32).collect(), vars);
     block.resize_rings(0, first_step);
-    block.record_spikes();
+    block.add_spike_recorder(0, None, Window::new(0, None, 1).expect("a valid window"));
     let mut flags = vec![0u8; n_steps * n];
     let mut offsets = vec![0.0f64; n_steps * n];
     let position: HashMap<u32, usize> = gids.iter().enumerate().map(|(i, &g)| (g, i)).collect();
@@ -231,7 +232,7 @@ pub fn step_kernel<'py>(
         let input_in = inh.row(s).to_vec();
         block.add_dense_input(step, &input_ex, &input_in[..n_in]);
         block.advance(step, 1, false);
-        let (spikes, spike_offsets) = block.take_spikes();
+        let (spikes, spike_offsets) = block.recorders().take_spikes(0).expect("recorder 0 was added");
         for (k, packed) in spikes.iter().enumerate() {
             let i = position[&(*packed as u32)];
             flags[s * n + i] = 1;

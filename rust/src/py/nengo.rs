@@ -472,6 +472,16 @@ impl PyNengoProgram {
         self.program.end_segment()
     }
 
+    /// Makes segments `0..n` the step that `run_steps` repeats (later segments run only
+    /// through `run_segment`).
+    fn end_step(&mut self, n: usize) -> PyResult<()> {
+        if self.program.end_step(n) {
+            Ok(())
+        } else {
+            Err(PyIndexError::new_err(format!("end_step({n}): only {} segments", self.program.n_segments())))
+        }
+    }
+
     #[getter]
     fn n_segments(&self) -> usize {
         self.program.n_segments()

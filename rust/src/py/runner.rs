@@ -12,6 +12,8 @@ use crate::engine::runner::{Runner, DEFAULT_BLOCK_SIZE};
 
 /// Recorded spikes (packed) and their sub-step offsets.
 type SpikeArrays<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<f64>>);
+/// A state recorder's columns on this rank and its samples.
+type StateArrays<'py> = (Bound<'py, PyArray1<u32>>, Bound<'py, PyArray2<f64>>);
 
 #[pyclass(module = "spikeshard._engine", name = "NetworkRunner")]
 pub struct PyNetworkRunner {
@@ -80,12 +82,44 @@ impl PyNetworkRunner {
         Ok(self.inner.add_drive(population, targets.as_slice()?, weight, key, n_chunks, cdf.as_slice()?)?)
     }
 
-    fn record_spikes(&mut self, population: usize) -> PyResult<()> {
-        Ok(self.inner.record_spikes(population)?)
+    /// Records the spikes of population-local `ids` (all: None) in steps [first, stop).
+    #[pyo3(signature = (population, ids, first_step, stop_step))]
+    fn add_spike_recorder(
+        &mut self,
+        population: usize,
+        ids: Option<PyReadonlyArray1<u32>>,
+        first_step: u64,
+        stop_step: Option<u64>,
+    ) -> PyResult<usize> {
+        let ids = ids.as_ref().map(|a| a.as_slice()).transpose()?;
+        Ok(self.inner.add_spike_recorder(population, ids, first_step, stop_step)?)
     }
 
-    fn add_recorder(&mut self, population: usize, variable: usize, ids: PyReadonlyArray1<u32>) -> PyResult<usize> {
-        Ok(self.inner.add_recorder(population, variable, ids.as_slice()?)?)
+    /// Samples a state variable of `ids` at the steps of [first, stop) ending on a multiple of
+    /// `every` steps.
+    #[pyo3(signature = (population, variable, ids, first_step, stop_step, every))]
+    fn add_state_recorder(
+        &mut self,
+        population: usize,
+        variable: usize,
+        ids: PyReadonlyArray1<u32>,
+        first_step: u64,
+        stop_step: Option<u64>,
+        every: u64,
+    ) -> PyResult<usize> {
+        Ok(self.inner.add_state_recorder(population, variable, ids.as_slice()?, first_step, stop_step, every)?)
+    }
+
+    /// Counts the population's spikes per bin of `bin_steps` from `first_step`.
+    #[pyo3(signature = (population, first_step, stop_step, bin_steps))]
+    fn add_rate_recorder(
+        &mut self,
+        population: usize,
+        first_step: u64,
+        stop_step: Option<u64>,
+        bin_steps: u64,
+    ) -> PyResult<usize> {
+        Ok(self.inner.add_rate_recorder(population, first_step, stop_step, bin_steps)?)
     }
 
     /// The longest exchange interval this rank's synapses allow (None without synapses): the
@@ -122,21 +156,44 @@ impl PyNetworkRunner {
         py.detach(|| inner.run(n_steps, interval));
     }
 
-    fn take_spikes<'py>(&mut self, py: Python<'py>, population: usize) -> PyResult<SpikeArrays<'py>> {
-        let (spikes, offsets) = self.inner.take_spikes(population)?;
+    fn take_spikes<'py>(&mut self, py: Python<'py>, recorder: usize) -> PyResult<SpikeArrays<'py>> {
+        let (spikes, offsets) = self.inner.take_spikes(recorder)?;
         Ok((spikes.into_pyarray(py), offsets.into_pyarray(py)))
     }
 
-    fn take_recorder<'py>(
+    /// (columns held on this rank, samples: one row per sampled step).
+    fn take_state<'py>(&mut self, py: Python<'py>, recorder: usize) -> PyResult<StateArrays<'py>> {
+        let (columns, rows, values) = self.inner.take_state(recorder)?;
+        let width = columns.len();
+        let array = numpy::ndarray::Array2::from_shape_vec((rows, width), values)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok((columns.into_pyarray(py), array.into_pyarray(py)))
+    }
+
+    /// Spike counts of the bins completed before `until_step` not taken yet.
+    fn take_rate<'py>(
         &mut self,
         py: Python<'py>,
-        id: usize,
-        n_columns: usize,
-    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let (rows, values) = self.inner.take_recorder(id, n_columns)?;
-        let array = numpy::ndarray::Array2::from_shape_vec((rows, n_columns), values)
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(array.into_pyarray(py))
+        recorder: usize,
+        until_step: u64,
+    ) -> PyResult<Bound<'py, PyArray1<u64>>> {
+        Ok(self.inner.take_rate(recorder, until_step)?.into_pyarray(py))
+    }
+
+    /// Bytes held by this rank's recorders.
+    fn recording_bytes(&self) -> usize {
+        self.inner.recording_bytes()
+    }
+
+    /// Spikes this rank's neurons emitted so far.
+    fn spikes_emitted(&self) -> u64 {
+        self.inner.spikes_emitted()
+    }
+
+    /// (seconds updating neurons, seconds delivering spikes) so far.
+    fn phase_times(&self) -> (f64, f64) {
+        let t = self.inner.phase_times();
+        (t.update_s, t.delivery_s)
     }
 
     fn get_state<'py>(
