@@ -5,6 +5,8 @@ Usage::
     python benchmarks/nengo_benchmarks.py                       # every network, both simulators
     python benchmarks/nengo_benchmarks.py stream16 random128 --repeats 5
     python benchmarks/nengo_benchmarks.py --simulators nengo    # the reference alone
+    mpirun -np 2 python -m spikeshard.nengo benchmarks/nengo_benchmarks.py random1024 \
+        --simulators spikeshard --partitioner metis             # spikeshard over 2 ranks
 
 The networks (nengo_mpi's "stream" and "random graph" benchmarks as nengo networks):
 
@@ -14,6 +16,14 @@ The networks (nengo_mpi's "stream" and "random graph" benchmarks as nengo networ
 - ``random128``: 128 2-D ensembles of 100 LIF neurons; every ordered pair of distinct
   ensembles is connected with probability 0.05 (numpy RandomState(seed)), 5 ms synapses; a
   constant Node drives ensemble 0; two ensembles are probed with a 10 ms synapse.
+- ``random1024``: the same with 1024 ensembles and probability 0.02 (about 21,000
+  connections).
+
+Under ``mpirun -np N python -m spikeshard.nengo`` (the script then runs on rank 0 only),
+spikeshard's simulator is split into N components over the N ranks (``--partitioner``: the
+default balances neurons, ``metis`` also minimises the dimensions crossing); the table says
+on how many ranks. ``--reference-duration`` runs nengo for fewer seconds than spikeshard
+(its build of random1024 alone takes tens of minutes); run ratios are then per step.
 
 For each network the simulators alternate (nengo, spikeshard, nengo, ...) within one
 process. Timed: building (the ``Simulator`` constructor, ``progress_bar=False``) and running
@@ -158,6 +168,7 @@ NETWORKS: dict[str, Callable[..., Bench]] = {
     "stream16": partial(build_stream, 16),
     "stream64": partial(build_stream, 64),
     "random128": partial(build_random_graph, 128),
+    "random1024": partial(build_random_graph, 1024, p_connect=0.02),
 }
 
 
@@ -233,17 +244,21 @@ def time_once(
         python_ops = getattr(sim, "python_operators", None)
     finally:
         sim.close()
-    timings = {"build_s": build_s, "run_s": run_s, "run_cpu_s": run_cpu_s}
+    steps = int(round(duration_s / dt_s))
+    timings = {"build_s": build_s, "run_s": run_s, "run_cpu_s": run_cpu_s, "steps": steps}
     return timings, data, None if python_ops is None else len(python_ops)
 
 
 def max_abs_diff(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
-    """Largest absolute difference between two runs' probed data (inf if shapes differ)."""
+    """Largest absolute difference between two runs' probed data over the samples both have
+    (inf if their shapes differ otherwise)."""
     worst = 0.0
     for label, values in a.items():
         other = b.get(label)
-        if other is None or other.shape != values.shape:
+        if other is None or other.shape[1:] != values.shape[1:]:
             return float("inf")
+        n = min(len(values), len(other))
+        values, other = values[:n], other[:n]
         if values.size:
             worst = max(worst, float(np.max(np.abs(values - other))))
     return worst
@@ -259,17 +274,22 @@ def run_benchmark(
     seed: int = 1,
     atol: float = 1e-6,
     log: Callable[[str], None] | None = None,
+    reference_duration_s: float | None = None,
 ) -> None:
-    """Alternate runs over the entries; drop one at its first failure; compare outputs."""
+    """Alternate runs over the entries; drop one at its first failure; compare outputs (over
+    the shorter run where the reference runs ``reference_duration_s``)."""
     with decoder_cache_disabled():
         for repeat in range(1, repeats + 1):
             for entry in entries:
                 if not entry.active or entry.simulator is None:
                     continue
                 label = f"[{repeat}/{repeats}] {bench.name} {entry.name}"
+                duration = duration_s
+                if entry.name == REFERENCE and reference_duration_s is not None:
+                    duration = reference_duration_s
                 try:
                     timings, data, python_ops = time_once(
-                        entry.simulator, bench, duration_s=duration_s, dt_s=dt_s, seed=seed
+                        entry.simulator, bench, duration_s=duration, dt_s=dt_s, seed=seed
                     )
                 except Exception as exc:  # a backend failure is reported, not raised
                     entry.status = f"error ({type(exc).__name__}: {exc})"
@@ -290,6 +310,31 @@ def run_benchmark(
             entry.max_abs_diff = max_abs_diff(reference.data, entry.data)
             if entry.active and not entry.max_abs_diff <= atol:
                 entry.status = f"MISMATCH (max |diff| {entry.max_abs_diff:.3g} > {atol:g})"
+
+
+def ranks_note(entry: Entry) -> str:
+    """" (N ranks)" for spikeshard split over MPI ranks."""
+    ranks = getattr(entry.simulator, "ranks", 1)
+    return f" ({ranks} ranks)" if ranks > 1 else ""
+
+
+def split_over_ranks(simulator: type, partitioner_name: str) -> type:
+    """``simulator`` (spikeshard's) split into as many components as there are ranks of the
+    running ``python -m spikeshard.nengo`` with the named partition function; unchanged on
+    one rank."""
+    from spikeshard.nengo import Partitioner, cluster, metis_partitioner
+
+    ranks = cluster.active()
+    n_ranks = 1 if ranks is None else ranks.size
+    func = {"default": None, "metis": metis_partitioner}[partitioner_name]
+    partitioner = Partitioner(n_ranks, func=func)
+
+    class Split(simulator):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, partitioner=partitioner, **kwargs)
+
+    Split.__module__, Split.ranks = simulator.__module__, n_ranks  # type: ignore[attr-defined]
+    return Split
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -320,8 +365,12 @@ def format_table(results: list[tuple[Bench, list[Entry]]]) -> str:
             cpu_s = entry.median("run_cpu_s")
             ratios: list[float | None] = [None, None]
             if reference is not None and entry.active:
+                per_step = [
+                    (e.median("run_s") or 0.0) / max(1.0, e.median("steps") or 1.0)
+                    for e in (entry, reference)
+                ]
                 for i, (ours, ref) in enumerate(
-                    ((build_s, reference.median("build_s")), (run_s, reference.median("run_s")))
+                    ((build_s, reference.median("build_s")), (per_step[0], per_step[1]))
                 ):
                     ratios[i] = ref / ours if ours and ref is not None else None
             spread = (
@@ -333,7 +382,7 @@ def format_table(results: list[tuple[Bench, list[Entry]]]) -> str:
             rows.append(
                 (
                     bench.name,
-                    entry.name,
+                    entry.name + ranks_note(entry),
                     str(len(entry.runs)),
                     _fmt(build_s, ".3f"),
                     _fmt(run_s, ".3f"),
@@ -371,6 +420,8 @@ def to_record(
         "seed": args.seed,
         "threads": args.threads,
         "atol": args.atol,
+        "partitioner": args.partitioner,
+        "reference_duration_s": args.reference_duration,
         "versions": {"nengo": nengo.__version__, "numpy": np.__version__},
         "host": {
             "platform": platform.platform(),
@@ -386,6 +437,7 @@ def to_record(
                 "simulators": [
                     {
                         "name": e.name,
+                        "ranks": getattr(e.simulator, "ranks", 1),
                         "status": e.status,
                         "max_abs_diff": e.max_abs_diff,
                         "python_operators": e.python_operators,
@@ -430,6 +482,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1e-6,
         help="largest max abs difference to nengo's probed output that counts as agreeing",
     )
+    parser.add_argument(
+        "--reference-duration",
+        type=float,
+        default=None,
+        help="seconds nengo runs (default: --duration); run ratios are per step",
+    )
+    parser.add_argument(
+        "--partitioner",
+        choices=("default", "metis"),
+        default="default",
+        help="spikeshard's partition function under mpirun (one component per rank)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write raw results here")
     # Time another module's Simulator in spikeshard's place (e.g. a stand-in while testing).
     parser.add_argument("--simulator-module", default=None, help=argparse.SUPPRESS)
@@ -470,6 +534,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.networks:
         bench = NETWORKS[name](seed=args.seed)
         entries = make_entries(args.simulators, modules)
+        for entry in entries:
+            if entry.name == "spikeshard" and entry.simulator is not None:
+                entry.simulator = split_over_ranks(entry.simulator, args.partitioner)
         log(f"{bench.name}: {bench.description}; {bench.n_neurons} neurons")
         for entry in entries:
             where = entry.simulator.__module__ if entry.simulator else "-"
@@ -483,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             atol=args.atol,
             log=log,
+            reference_duration_s=args.reference_duration,
         )
         results.append((bench, entries))
     print(format_table(results))

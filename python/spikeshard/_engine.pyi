@@ -18,6 +18,7 @@ __all__ = [
     "PARALLEL_MIN_WORK",
     "NengoProgram",
     "NetworkRunner",
+    "OverlapError",
     "ProjectionSpec",
     "build_synapse_table",
     "kernel_names",
@@ -83,9 +84,12 @@ class ProjectionSpec:
 _F64 = npt.NDArray[np.float64]
 _Operand = tuple[_F64, npt.NDArray[np.int64] | None]
 
+class OverlapError(ValueError):
+    """An operator whose written elements overlap the ones its step reads."""
+
 @final
 class NengoProgram:
-    def __new__(cls, threads: int = 1) -> NengoProgram: ...
+    def __new__(cls, threads: int = 1, fuse: bool = False) -> NengoProgram: ...
     @property
     def threads(self) -> int: ...
     def add_time_update(self, step: npt.NDArray[np.int64], time: _F64, dt: float) -> None: ...

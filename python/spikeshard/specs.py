@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _engine, rng
+from . import _engine, rng, time_steps
 from .distributions import Normal, Uniform
 from .errors import NetworkError
 from .layout import Layout
@@ -53,7 +53,8 @@ def delay_steps_rule(delay: Any, dt: float, where: str) -> tuple[ValueRule, int,
     unbounded) of a delay declared in seconds.
 
     A delay, or a distribution's lower bound, shorter than ``dt`` is an error; a Normal
-    without a lower bound is clipped at ``dt``.
+    without a lower bound is clipped at ``dt``. A given delay becomes the whole steps NEST
+    would make of it (``time_steps.delay_steps``).
     """
     tolerance = 1e-9
 
@@ -77,17 +78,19 @@ def delay_steps_rule(delay: Any, dt: float, where: str) -> tuple[ValueRule, int,
         return (ValueRule("normal", (delay.mean / dt, delay.std / dt, low / dt,
                                      delay.high / dt)),
                 max(1, _round_steps(low / dt)), high)
+    # Given delays are rounded to steps as NEST rounds them (time_steps.delay_steps); drawn
+    # ones are drawn in steps and rounded to the nearest step by the engine.
     if np.ndim(delay) == 0:
         check(float(delay), "")
-        steps = _round_steps(float(delay) / dt)
-        return ValueRule("constant", (float(delay) / dt,)), steps, steps
+        steps = max(1, int(time_steps.delay_steps(float(delay), dt)))
+        return ValueRule("constant", (float(steps),)), steps, steps
     seconds = np.asarray(delay, dtype=np.float64)
     if seconds.size:
         check(float(seconds.min()), "minimum")
-    in_steps = seconds / dt
-    low = max(1, _round_steps(float(in_steps.min()))) if seconds.size else 1
-    high = _round_steps(float(in_steps.max())) if seconds.size else 1
-    return ValueRule("per_connection", values=in_steps), low, high
+    in_steps = np.maximum(time_steps.delay_steps(seconds, dt), 1)
+    low = int(in_steps.min()) if seconds.size else 1
+    high = int(in_steps.max()) if seconds.size else 1
+    return ValueRule("per_connection", values=in_steps.astype(np.float64)), low, high
 
 
 def projection_spec(layout: Layout, index: int, dt: float, seed: int

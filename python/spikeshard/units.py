@@ -33,6 +33,8 @@ import numpy as np
 
 from .errors import SpikeshardError
 
+#: Milliseconds per second: models that integrate in ms (as NEST) convert ``dt`` with it.
+MS_PER_S = 1000.0
 #: ``dt`` of this many seconds or more is almost certainly NEST's milliseconds.
 DT_PLAUSIBLE_BELOW_S = 0.01
 #: Plausible magnitudes of a time constant or refractory period in seconds: below one second.

@@ -23,7 +23,7 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from .. import units
+from .. import time_steps, units
 from ..arrays import FloatArray
 from ..errors import ModelError
 
@@ -111,6 +111,9 @@ class StepContext:
     dt: float
     gids: npt.NDArray[np.uint32]
     key: int
+    #: Current injected by current sources (``StepCurrent``, ``DCSource``) during this step,
+    #: per neuron, in the model's ``current_unit``; None when the population has none.
+    current: FloatArray | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -134,6 +137,9 @@ class NeuronModel:
     receptors: ClassVar[int] = 2
     #: Cost of one neuron update relative to a LIF neuron (for work-balanced partitions).
     relative_cost: ClassVar[float] = 1.0
+    #: Unit of an injected current (``StepCurrent``, ``DCSource``, ``i_e``), or None if the
+    #: model takes no current (``update`` then never gets ``ctx.current``).
+    current_unit: ClassVar[str | None] = "pA"
 
     @classmethod
     def parameter_names(cls) -> tuple[str, ...]:
@@ -203,5 +209,6 @@ class NeuronModel:
 
 
 def refractory_steps(t_ref: float, dt: float) -> float:
-    """Whole steps of a refractory period (NEST rounds t_ref/dt to the nearest step)."""
-    return float(round(t_ref / dt))
+    """Whole steps of a refractory period, counted as NEST counts them (t_ref on NEST's
+    1 µs grid, rounded up to whole steps: ``time_steps.refractory_steps``)."""
+    return float(time_steps.refractory_steps(t_ref, dt))

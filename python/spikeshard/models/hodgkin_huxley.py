@@ -10,7 +10,7 @@ the membrane potentials differ by about 1e-9 mV).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import ClassVar
 
@@ -27,6 +27,7 @@ from .base import (
     StateVariable,
     StepContext,
 )
+from .substeps import n_substeps
 
 #: A variable whose own relaxation rate lambda (1/ms) exceeds STIFF_FACTOR / h (h the sub-step)
 #: gets an exponential treatment: the part of lambda above STIFF_FACTOR / h goes into the linear
@@ -109,35 +110,26 @@ def _vtrap(x: FloatArray, e10: FloatArray, k: float) -> tuple[FloatArray, FloatA
     """x / (1 - e) with e = e10 k = exp(-x), as a numerator and a denominator that never
     vanish."""
     small = np.abs(x) < _VTRAP_SMALL
-    taylor = x * (x * (-x * x * _INV_720 + _INV_12) + 0.5) + 1.0
-    return np.where(small, taylor, x), np.where(small, 1.0, -e10 * k + 1.0)
+    return np.where(small, _vtrap_taylor(x), x), np.where(small, 1.0, -e10 * k + 1.0)
 
 
-def _membrane(
-    c: KernelConstants, y: FloatArray, i_syn: FloatArray | float
-) -> tuple[FloatArray, FloatArray]:
-    """dv/dt (mV/ms) and the total membrane conductance (mS/cm²)."""
-    v, m, h, n = y
-    g_na = c["g_na"] * (m * m * m * h)
-    n2 = n * n
-    g_k = c["g_k"] * (n2 * n2)
-    g_total = g_na + g_k + c["g_l"]
-    # sum of g_x (e_x - v) + i_e + i_syn, as (sum of g_x e_x + i_e + i_syn) - g_total v
-    drive = g_na * c["e_na"] + (g_k * c["e_k"] + (c["gl_el_ie"] + i_syn))
-    return (drive - g_total * v) * c["inv_c_m"], g_total
+def _vtrap_taylor(x: FloatArray) -> FloatArray:
+    """x / (1 - exp(-x)) = 1 + x/2 + x²/12 - x⁴/720 + ..., for |x| < _VTRAP_SMALL."""
+    return x * (x * (-x * x * _INV_720 + _INV_12) + 0.5) + 1.0
 
 
-def _derivatives(
-    c: KernelConstants, y: FloatArray, i_syn: FloatArray, with_rates: bool = False
-) -> tuple[FloatArray, FloatArray | None]:
-    """dy/dt (per ms) of y = (v, m, h, n) stacked as rows, and optionally each variable's own
-    relaxation rate -d(dy_i/dt)/dy_i (1/ms): g_total/c_m for v and alpha + beta for a gate."""
-    # Gates are evaluated clipped to [0, 1], where they live: the stages of a sub-step that is
-    # unstable under extreme drive (thousands of µA/cm²) stay bounded and the next sub-steps
-    # recover. Ordinary spiking rarely leaves [0, 1], and then by ~0.01 in a stage value.
-    y = np.concatenate([y[:1], np.clip(y[1:], 0.0, 1.0)])
-    v, m, h, n = y
-    v_r = np.clip(v, -_V_RATE_LIMIT, _V_RATE_LIMIT)
+#: The rate functions of a family member: alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n
+#: (1/ms) from the constants and v (mV, within +-_V_RATE_LIMIT).
+Rates = Callable[[KernelConstants, FloatArray], tuple[FloatArray, ...]]
+#: The synapses of a family member: (drive, conductance) from the constants, the synaptic
+#: variables (ex, in) and the injected current; the synaptic current is drive - g v.
+Synapses = Callable[[KernelConstants, FloatArray, FloatArray, FloatArray | float],
+                    tuple[FloatArray, FloatArray | float]]
+
+
+def squid_rates(c: KernelConstants, v_r: FloatArray) -> tuple[FloatArray, ...]:
+    """The squid axon's rates from one exponential: exp(-(v + 65)/720) to the powers 9, 36,
+    40, 72 gives the exponentials with denominators 80, 20, 18, 10 mV."""
     b = np.exp((v_r + 65.0) * _NEG_INV_720)
     b2 = b * b
     b4 = b2 * b2
@@ -154,15 +146,47 @@ def _derivatives(
     dd = den_m * den_n
     q = 1.0 / (dd * den_h)
     qh = q * den_h
-    alpha_m = num_m * (qh * den_n)
-    beta_m = 4.0 * e18
-    alpha_h = 0.07 * e20
-    beta_h = q * dd
-    alpha_n = 0.1 * num_n * (qh * den_m)
-    beta_n = 0.125 * e80
+    return (num_m * (qh * den_n), 4.0 * e18, 0.07 * e20, q * dd,
+            0.1 * num_n * (qh * den_m), 0.125 * e80)
+
+
+def current_synapses(c: KernelConstants, i_ex: FloatArray, i_in: FloatArray,
+                     injected: FloatArray | float) -> tuple[FloatArray, float]:
+    """Synaptic currents: they and the injected current add to the drive; no conductance."""
+    return i_ex + i_in + injected, 0.0
+
+
+def _membrane(
+    c: KernelConstants, y: FloatArray, syn: tuple[FloatArray, FloatArray | float]
+) -> tuple[FloatArray, FloatArray]:
+    """dv/dt (mV/ms) and the total membrane conductance, with the synapses' (drive, g)."""
+    v, m, h, n = y
+    syn_drive, syn_g = syn
+    g_na = c["g_na"] * (m * m * m * h)
+    n2 = n * n
+    g_k = c["g_k"] * (n2 * n2)
+    g_total = g_na + g_k + c["g_l"] + syn_g
+    # sum of g_x (e_x - v) + i_e + i_syn, as (sum of g_x e_x + i_e + i_syn) - g_total v
+    drive = g_na * c["e_na"] + (g_k * c["e_k"] + (c["gl_el_ie"] + syn_drive))
+    return (drive - g_total * v) * c["inv_c_m"], g_total
+
+
+def _derivatives(
+    c: KernelConstants, y: FloatArray, syn: tuple[FloatArray, FloatArray | float],
+    rates: Rates, with_rates: bool = False
+) -> tuple[FloatArray, FloatArray | None]:
+    """dy/dt (per ms) of y = (v, m, h, n) stacked as rows, and optionally each variable's own
+    relaxation rate -d(dy_i/dt)/dy_i (1/ms): g_total/c_m for v and alpha + beta for a gate."""
+    # Gates are evaluated clipped to [0, 1], where they live: the stages of a sub-step that is
+    # unstable under extreme drive (thousands of µA/cm²) stay bounded and the next sub-steps
+    # recover. Ordinary spiking rarely leaves [0, 1], and then by ~0.01 in a stage value.
+    y = np.concatenate([y[:1], np.clip(y[1:], 0.0, 1.0)])
+    v, m, h, n = y
+    alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n = rates(
+        c, np.clip(v, -_V_RATE_LIMIT, _V_RATE_LIMIT))
     lam = np.empty_like(y)
     f = np.empty_like(y)
-    f[0], g_total = _membrane(c, y, i_syn)
+    f[0], g_total = _membrane(c, y, syn)
     lam[0] = g_total * c["inv_c_m"]
     lam[1] = alpha_m + beta_m
     lam[2] = alpha_h + beta_h
@@ -209,10 +233,12 @@ def _etd_weights(
 
 
 def _advance(
-    c: KernelConstants, mode: KernelConstants, y: FloatArray, syn_ex: FloatArray, syn_in: FloatArray
+    c: KernelConstants, mode: KernelConstants, y: FloatArray, syn_ex: FloatArray,
+    syn_in: FloatArray, injected: FloatArray | float, rates: Rates, synapses: Synapses,
 ) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_], FloatArray]:
     """All sub-steps of one step for the neurons in the columns of y = (v, m, h, n), with the
-    sub-step constants ``mode``. Returns y, the synaptic currents, the spike flags and offsets."""
+    sub-step constants ``mode``. Returns y, the synaptic variables, the spike flags and
+    offsets."""
     n_neurons = y.shape[1]
     crossed_at = np.full(n_neurons, -1.0)
     v_before = np.zeros(n_neurons)
@@ -220,10 +246,10 @@ def _advance(
     h = mode["h"]
     h_half = mode["h_half"]
     for j in range(int(mode["n_sub"])):
-        i_start = syn_ex + syn_in
-        i_mid = syn_ex * mode["p_ex_half"] + syn_in * mode["p_in_half"]
-        i_end = syn_ex * mode["p_ex_full"] + syn_in * mode["p_in_full"]
-        f0, lam = _derivatives(c, y, i_start, with_rates=True)
+        syn_start = synapses(c, syn_ex, syn_in, injected)
+        syn_mid = synapses(c, syn_ex * mode["p_ex_half"], syn_in * mode["p_in_half"], injected)
+        syn_end = synapses(c, syn_ex * mode["p_ex_full"], syn_in * mode["p_in_full"], injected)
+        f0, lam = _derivatives(c, y, syn_start, rates, with_rates=True)
         assert lam is not None
         # Where v moves far within the sub-step (a strong synaptic kick), the gates can open so
         # far that the membrane's rate at the start of the sub-step understates its stiffness:
@@ -231,7 +257,7 @@ def _advance(
         violent = np.abs(h * f0[0]) > _VIOLENT_DV
         if np.any(violent):
             g_pred = np.clip(y + h * f0, 0.0, 1.0)
-            lam_v_pred = _membrane(c, g_pred, 0.0)[1] * c["inv_c_m"]
+            lam_v_pred = _membrane(c, g_pred, syn_start)[1] * c["inv_c_m"]
             lam[0] = np.where(violent, np.maximum(lam[0], lam_v_pred), lam[0])
         excess = lam - mode["lambda0"]
         lin = np.where(excess > 0.0, -excess, 0.0)
@@ -239,20 +265,20 @@ def _advance(
             e2, e, a2, w1, w2, w4 = _etd_weights(mode, lin)
             n0 = f0 - lin * y
             ya = e2 * y + a2 * n0
-            na = _derivatives(c, ya, i_mid)[0] - lin * ya
+            na = _derivatives(c, ya, syn_mid, rates)[0] - lin * ya
             yb = e2 * y + a2 * na
-            nb = _derivatives(c, yb, i_mid)[0] - lin * yb
+            nb = _derivatives(c, yb, syn_mid, rates)[0] - lin * yb
             yc = e2 * ya + a2 * (2.0 * nb - n0)
-            nc = _derivatives(c, yc, i_end)[0] - lin * yc
+            nc = _derivatives(c, yc, syn_end, rates)[0] - lin * yc
             y_new = e * y + h * ((w1 * n0 + w2 * (na + nb)) + w4 * nc)
         else:
             # The same formulas with lin = 0 (weights 1/6, 1/3, 1/6): classical RK4.
             ya = y + h_half * f0
-            na = _derivatives(c, ya, i_mid)[0]
+            na = _derivatives(c, ya, syn_mid, rates)[0]
             yb = y + h_half * na
-            nb = _derivatives(c, yb, i_mid)[0]
+            nb = _derivatives(c, yb, syn_mid, rates)[0]
             yc = ya + h_half * (2.0 * nb - f0)
-            nc = _derivatives(c, yc, i_end)[0]
+            nc = _derivatives(c, yc, syn_end, rates)[0]
             y_new = y + h * ((_SIXTH * f0 + _THIRD * (na + nb)) + _SIXTH * nc)
         # Keep the state's gates in [0, 1] as well (see _derivatives).
         y_new[1:] = np.clip(y_new[1:], 0.0, 1.0)
@@ -269,7 +295,106 @@ def _advance(
     return y, syn_ex, syn_in, spiked, offsets
 
 
-class HodgkinHuxleyNeuron(NeuronModel):
+def hh_update(
+    c: KernelConstants, state: list[FloatArray], ctx: StepContext, rates: Rates,
+    synapses: Synapses,
+) -> tuple[npt.NDArray[np.bool_], FloatArray]:
+    """One step of a member of the Hodgkin-Huxley family without its input (which the model
+    adds to its synaptic variables afterwards): the active neurons with the fine sub-steps, the
+    quiet ones with the coarse ones. Returns the spike flags and their offsets (s)."""
+    fine = {name: c["fine_" + name] for name in _MODE_NAMES}
+    quiet = {name: c["quiet_" + name] for name in _MODE_NAMES}
+    v, m, h, n, syn_ex, syn_in = state
+    injected: FloatArray | float = 0.0 if ctx.current is None else ctx.current
+    y = np.stack([v, m, h, n])
+    spiked = np.zeros(v.shape[0], dtype=bool)
+    offsets = np.zeros(v.shape[0])
+    groups: list[tuple[KernelConstants, npt.NDArray[np.intp] | slice]]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if fine == quiet:
+            groups = [(fine, slice(None))]
+        else:
+            # Active: above v_active, or heading there within the step at the present rate.
+            dv = _membrane(c, y, synapses(c, syn_ex, syn_in, injected))[0]
+            active = (v > c["v_active"]) | (v + c["dt_ms"] * dv > c["v_active"])
+            groups = [(fine, np.flatnonzero(active)), (quiet, np.flatnonzero(~active))]
+        for mode, idx in groups:
+            inj = injected if np.ndim(injected) == 0 else np.asarray(injected)[idx]
+            y_new, ex, inh, spiked_g, offsets_g = _advance(
+                c, mode, y[:, idx], syn_ex[idx], syn_in[idx], inj, rates, synapses)
+            v[idx], m[idx], h[idx], n[idx] = y_new
+            syn_ex[idx], syn_in[idx] = ex, inh
+            spiked[idx] = spiked_g
+            offsets[idx] = offsets_g
+    return spiked, offsets
+
+
+class HodgkinHuxleyFamily(NeuronModel):
+    """What the members of the Hodgkin-Huxley family share: the integration's parameters
+    (``max_substep``, ``max_substep_quiet``, ``v_active``), their constants, and the cell's
+    (``c_m``, ``g_na``, ``g_k``, ``g_l``, ``e_na``, ``e_k``, ``e_l``, ``i_e``, ``v_spike``). A
+    member adds its rate functions and synapses (see ``hh_update``)."""
+
+    precise_spike_times: ClassVar[bool] = True
+    #: A variable's relaxation rate above ``stiff_factor / h`` is integrated exponentially
+    #: (see ``STIFF_FACTOR``).
+    stiff_factor: ClassVar[float] = STIFF_FACTOR
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, float]) -> None:
+        if params["max_substep_quiet"] < params["max_substep"]:
+            raise ModelError(
+                f"{cls.__name__}: max_substep_quiet = {params['max_substep_quiet']!r} s is "
+                f"shorter than max_substep = {params['max_substep']!r} s; the quiet sub-step "
+                "must be at least as long"
+            )
+
+    @classmethod
+    def n_substeps(cls, max_substep: float, dt: float) -> int:
+        """Sub-steps per step of ``dt`` seconds: ceil(dt / max_substep), at least 1."""
+        return n_substeps(dt, max_substep)
+
+    @classmethod
+    def _mode_constants(
+        cls, params: Mapping[str, float], dt: float, max_substep: float, prefix: str
+    ) -> KernelConstants:
+        n_sub = cls.n_substeps(max_substep, dt)
+        h_ms = dt * units.MS_PER_S / n_sub
+        tau_ex_ms = params["tau_syn_ex"] * units.MS_PER_S
+        tau_in_ms = params["tau_syn_in"] * units.MS_PER_S
+        mode = {
+            "n_sub": float(n_sub),
+            "h": h_ms,
+            "h_half": 0.5 * h_ms,
+            "h_seconds": dt / n_sub,
+            "lambda0": cls.stiff_factor / h_ms,
+            "p_ex_half": math.exp(-0.5 * h_ms / tau_ex_ms),
+            "p_ex_full": math.exp(-h_ms / tau_ex_ms),
+            "p_in_half": math.exp(-0.5 * h_ms / tau_in_ms),
+            "p_in_full": math.exp(-h_ms / tau_in_ms),
+        }
+        return {prefix + name: mode[name] for name in _MODE_NAMES}
+
+    @classmethod
+    def family_constants(cls, params: Mapping[str, float], dt: float) -> KernelConstants:
+        """The constants every member has: both classes' sub-steps and the cell's."""
+        return {
+            **cls._mode_constants(params, dt, params["max_substep"], "fine_"),
+            **cls._mode_constants(params, dt, params["max_substep_quiet"], "quiet_"),
+            "inv_c_m": 1.0 / params["c_m"],
+            "g_na": params["g_na"],
+            "g_k": params["g_k"],
+            "g_l": params["g_l"],
+            "e_na": params["e_na"],
+            "e_k": params["e_k"],
+            "gl_el_ie": params["g_l"] * params["e_l"] + params["i_e"],
+            "v_spike": params["v_spike"],
+            "v_active": params["v_active"],
+            "dt_ms": dt * units.MS_PER_S,
+        }
+
+
+class HodgkinHuxleyNeuron(HodgkinHuxleyFamily):
     r"""Hodgkin-Huxley neuron: the classic squid giant axon (1952), per unit membrane area,
     driven by exponentially decaying synaptic currents.
 
@@ -328,7 +453,7 @@ class HodgkinHuxleyNeuron(NeuronModel):
     name: ClassVar[str] = "hodgkin_huxley"
     rust_kernel: ClassVar[str | None] = "hodgkin_huxley"
     weight_unit: ClassVar[str] = "µA/cm²"
-    precise_spike_times: ClassVar[bool] = True
+    current_unit: ClassVar[str | None] = "µA/cm²"
 
     parameters: ClassVar[tuple[Parameter, ...]] = (
         Parameter("c_m", 1.0, "µF/cm²", "membrane capacitance", low=0.0, low_inclusive=False),
@@ -395,62 +520,14 @@ class HodgkinHuxleyNeuron(NeuronModel):
     )
 
     @classmethod
-    def check_params(cls, params: Mapping[str, float]) -> None:
-        if params["max_substep_quiet"] < params["max_substep"]:
-            raise ModelError(
-                f"{cls.__name__}: max_substep_quiet = {params['max_substep_quiet']!r} s is "
-                f"shorter than max_substep = {params['max_substep']!r} s; the quiet sub-step "
-                "must be at least as long"
-            )
-
-    @classmethod
-    def n_substeps(cls, max_substep: float, dt: float) -> int:
-        """Sub-steps per step of ``dt`` seconds: ceil(dt / max_substep), at least 1."""
-        ratio = dt / max_substep
-        # A ratio a hair above an integer from rounding (1e-3 / 1.25e-4) is that integer.
-        return max(1, math.ceil(ratio - 1e-9 * ratio))
-
-    @classmethod
-    def _mode_constants(
-        cls, params: Mapping[str, float], dt: float, max_substep: float, prefix: str
-    ) -> KernelConstants:
-        n_sub = cls.n_substeps(max_substep, dt)
-        h_ms = dt * 1e3 / n_sub
-        tau_ex_ms = params["tau_syn_ex"] * 1e3
-        tau_in_ms = params["tau_syn_in"] * 1e3
-        mode = {
-            "n_sub": float(n_sub),
-            "h": h_ms,
-            "h_half": 0.5 * h_ms,
-            "h_seconds": dt / n_sub,
-            "lambda0": STIFF_FACTOR / h_ms,
-            "p_ex_half": math.exp(-0.5 * h_ms / tau_ex_ms),
-            "p_ex_full": math.exp(-h_ms / tau_ex_ms),
-            "p_in_half": math.exp(-0.5 * h_ms / tau_in_ms),
-            "p_in_full": math.exp(-h_ms / tau_in_ms),
-        }
-        return {prefix + name: mode[name] for name in _MODE_NAMES}
-
-    @classmethod
     def constants(cls, params: Mapping[str, float], dt: float) -> KernelConstants:
         return {
-            **cls._mode_constants(params, dt, params["max_substep"], "fine_"),
-            **cls._mode_constants(params, dt, params["max_substep_quiet"], "quiet_"),
-            "inv_c_m": 1.0 / params["c_m"],
-            "g_na": params["g_na"],
-            "g_k": params["g_k"],
-            "g_l": params["g_l"],
-            "e_na": params["e_na"],
-            "e_k": params["e_k"],
-            "gl_el_ie": params["g_l"] * params["e_l"] + params["i_e"],
-            "v_spike": params["v_spike"],
+            **cls.family_constants(params, dt),
             # exp(-(v + 40)/10), exp(-(v + 35)/10) and exp(-(v + 55)/10) as exp(-(v + 65)/10)
             # times these.
             "k_m": math.exp(2.5),
             "k_h": math.exp(3.0),
             "k_n": math.exp(1.0),
-            "v_active": params["v_active"],
-            "dt_ms": dt * 1e3,
         }
 
     @classmethod
@@ -462,29 +539,7 @@ class HodgkinHuxleyNeuron(NeuronModel):
         input_in: FloatArray,
         ctx: StepContext,
     ) -> tuple[npt.NDArray[np.bool_], FloatArray | None]:
-        c = constants
-        fine = {name: c["fine_" + name] for name in _MODE_NAMES}
-        quiet = {name: c["quiet_" + name] for name in _MODE_NAMES}
-        v, m, h, n, i_ex, i_in = state
-        y = np.stack([v, m, h, n])
-        spiked = np.zeros(v.shape[0], dtype=bool)
-        offsets = np.zeros(v.shape[0])
-        groups: list[tuple[KernelConstants, npt.NDArray[np.intp] | slice]]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if fine == quiet:
-                groups = [(fine, slice(None))]
-            else:
-                # Active: above v_active, or heading there within the step at the present rate.
-                dv = _membrane(c, y, i_ex + i_in)[0]
-                active = (v > c["v_active"]) | (v + c["dt_ms"] * dv > c["v_active"])
-                groups = [(fine, np.flatnonzero(active)), (quiet, np.flatnonzero(~active))]
-            for mode, idx in groups:
-                y_new, syn_ex, syn_in, spiked_g, offsets_g = _advance(
-                    c, mode, y[:, idx], i_ex[idx], i_in[idx]
-                )
-                v[idx], m[idx], h[idx], n[idx] = y_new
-                i_ex[idx] = syn_ex + input_ex[idx]
-                i_in[idx] = syn_in + input_in[idx]
-                spiked[idx] = spiked_g
-                offsets[idx] = offsets_g
+        spiked, offsets = hh_update(constants, state, ctx, squid_rates, current_synapses)
+        state[4] += input_ex
+        state[5] += input_in
         return spiked, offsets

@@ -4,6 +4,7 @@ currents, NEST's iaf_psc_exp) and ``LIFDelta`` (voltage jumps, NEST's iaf_psc_de
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 
 import numpy as np
@@ -47,14 +48,19 @@ def _check_reset(model: str, params: Mapping[str, float]) -> None:
 
 
 def _psc_propagator(tau_syn: float, tau_m: float, c_m: float, dt: float) -> float:
-    """Membrane response (mV per pA) over one step to an exponential current, as NEST's
-    propagator_32; the limit tau_syn -> tau_m is taken where the two are close."""
-    if abs(tau_m - tau_syn) < 1e-9 * tau_m:
-        return _MV_PER_S_PER_PA_PER_PF * dt / c_m * math.exp(-dt / tau_m)
-    return (
-        _MV_PER_S_PER_PA_PER_PF * tau_syn * tau_m / (c_m * (tau_m - tau_syn))
-        * (math.exp(-dt / tau_m) - math.exp(-dt / tau_syn))
-    )
+    """Membrane response (mV per pA) over one step to an exponential current, computed as
+    NEST's ``IAFPropagatorExp`` does (in ms): ``gamma exp(-h/tau_syn) expm1(h/beta)`` with
+    ``beta = tau_syn tau_m / (tau_m - tau_syn)``, which stays accurate when tau_syn is close
+    to tau_m (no difference of two nearly equal exponentials), and the limit
+    ``h/c_m exp(-h/tau_m)`` where that is not a positive normal number (tau_syn == tau_m)."""
+    h, tau_syn_ms, tau_m_ms = dt * units.MS_PER_S, tau_syn * units.MS_PER_S, tau_m * units.MS_PER_S
+    singular = h * (1 / c_m) * math.exp(-h * (1 / tau_m_ms))
+    if tau_syn_ms == tau_m_ms:
+        return singular
+    gamma = tau_syn_ms * tau_m_ms / (tau_m_ms - tau_syn_ms) / c_m
+    inv_beta = (tau_m_ms - tau_syn_ms) / (tau_syn_ms * tau_m_ms)
+    p32 = gamma * math.exp(-h * (1 / tau_syn_ms)) * math.expm1(h * inv_beta)
+    return p32 if p32 > 0 and math.isfinite(p32) and p32 >= sys.float_info.min else singular
 
 
 def _membrane(params: Mapping[str, float], dt: float) -> tuple[float, float]:

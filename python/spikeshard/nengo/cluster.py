@@ -72,11 +72,11 @@ class Cluster:
 
     # -- rank 0 ------------------------------------------------------------------------
 
-    def build(self, plans: list[RankPlan], threads: int) -> int:
+    def build(self, plans: list[RankPlan], threads: int, fuse: bool) -> int:
         """Sends every other rank its plan; returns the simulator's id."""
         sim_id = self._next_id
         self._next_id += 1
-        self.comm.broadcast_object(("build", sim_id, threads))
+        self.comm.broadcast_object(("build", sim_id, threads, fuse))
         for plan in plans[1:]:
             self.comm.send_object(plan, plan.rank, tag=tag_of(sim_id))
         return sim_id
@@ -112,7 +112,7 @@ class Cluster:
                 sim_id = command[1]
                 if kind == "build":
                     plan = self.comm.receive_object(0, tag=tag_of(sim_id))
-                    runtime = RankRuntime(plan, threads=command[2])
+                    runtime = RankRuntime(plan, threads=command[2], fuse=command[3])
                     self.served[sim_id] = Served(runtime, exchange_for(self.comm, plan, sim_id))
                 elif kind == "run":
                     served = self.served[sim_id]

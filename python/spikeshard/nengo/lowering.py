@@ -22,6 +22,8 @@ from nengo.builder.processes import SimProcess
 from nengo.builder.signal import SignalDict
 from nengo.processes import Piecewise, PresentInput, WhiteNoise, WhiteSignal
 
+from spikeshard._engine import OverlapError
+from spikeshard.nengo.build import state_space
 from spikeshard.nengo.learning import LEARNING_LOWERINGS
 from spikeshard.nengo.neurons import neuron_spec
 from spikeshard.nengo.operands import (
@@ -161,9 +163,9 @@ class NoiseState(NamedTuple):
 
 
 #: Refills, after each reset, what the program reads from nengo's step function of the
-#: operator (made by that reset, so from the random state nengo gave it): a table, filled
-#: in place (returns None), or a noise generator's state (returned).
-Refill = Callable[[Callable[[], None]], NoiseState | None]
+#: operator (made by that reset over the signals given, so from the random state nengo gave
+#: it): a table, filled in place (returns None), or a noise generator's state (returned).
+Refill = Callable[[Callable[[], None], SignalDict], NoiseState | None]
 
 
 def check_mode(op: SimProcess) -> None:
@@ -190,7 +192,7 @@ def lower_sim_process(
     state = float_array(signals[op.state["X"]], "filter state")
     if u.shape != y.shape or u.ndim != 1 or not state.flags.c_contiguous:
         raise Unsupported(f"filter of shape {u.shape} -> {y.shape}")
-    a, b, c, d = (np.asarray(m, dtype=np.float64) for m in process._get_ss(dt))
+    a, b, c, d = (np.asarray(m, dtype=np.float64) for m in state_space(process, dt))
     forms = nengo.LinearFilter
     for name in ("NoX", "OneX", "NoD", "General"):
         if getattr(forms, name).check(a, b, c, d, state):
@@ -261,7 +263,7 @@ def lower_table_process(
     n_rows = 2 * int(np.ceil(process.period / dt / 2.0))
     table = np.zeros((n_rows, width))
     program.add_table_process("periodic", table, time, operand(output), inc, dt=dt)
-    return partial(refill_white_signal, time, output, dt, table)
+    return partial(refill_white_signal, op, dt, table)
 
 
 def lower_piecewise(
@@ -304,11 +306,17 @@ def lower_piecewise(
 
 
 def refill_white_signal(
-    time: np.ndarray, output: np.ndarray, dt: float, table: np.ndarray, step: Callable[[], None]
+    op: SimProcess,
+    dt: float,
+    table: np.ndarray,
+    step: Callable[[], None],
+    signals: SignalDict,
 ) -> None:
     """Fills ``table`` with one period of the signal nengo's ``step`` emits: row ``k`` is its
     output at ``t = k dt`` (its index ``round(t / dt)`` is then ``k``), and at ``t = n dt``
-    it must emit row 0 again. The time and output signals are restored afterwards."""
+    it must emit row 0 again. The time and output signals (``signals``, those ``step`` was
+    made over) are restored afterwards."""
+    time, output = signals[op.t], signals[op.output]
     saved_time, saved_output = time.copy(), output.copy()
     try:
         for k in range(len(table) + 1):
@@ -366,7 +374,7 @@ def closure_value(function: Callable[..., Any], name: str) -> Any:
     return cells[name].cell_contents
 
 
-def noise_state(step: Callable[[], None]) -> NoiseState:
+def noise_state(step: Callable[[], None], signals: SignalDict) -> NoiseState:
     """The random state of the generator in nengo's step (``SimProcess.make_step``'s
     ``step_f`` closes over ``WhiteNoise.make_step``'s ``rng``)."""
     rng = closure_value(closure_value(step, "step_f"), "rng")
@@ -409,4 +417,7 @@ def lower(op: ops.Operator, signals: SignalDict, dt: float, program: Program) ->
     lowering = LOWERINGS.get(type(op))
     if lowering is None:
         raise Unsupported(f"{type(op).__name__} runs in Python")
-    return lowering(op, signals, dt, program)
+    try:
+        return lowering(op, signals, dt, program)
+    except OverlapError as error:  # the program's one check of what a step may overlap
+        raise Unsupported(f"{type(op).__name__}: {error}") from None

@@ -18,6 +18,7 @@ import numpy as np
 
 from spikeshard._engine import NengoProgram
 from spikeshard.nengo.plan import RankPlan
+from spikeshard.nengo.recording import SignalView
 
 #: Entries of a rank's step: ("rust", segment), ("python", (step index, component)),
 #: ("recv", source rank), ("send", target rank).
@@ -36,29 +37,48 @@ class RankRuntime:
         Arrays to use (not copy) for the bases whose primary component is here: on the rank
         that built the model, nengo's ``SignalDict`` arrays, so that it is the merged view
         of every component's signals.
+    fuse : bool
+        Lay out each component's signals so that consecutive operators of one kind touch
+        consecutive memory, and let the program fuse them (``optimize=True``). A primary
+        array that moves is in :attr:`moved`, for the caller's ``SignalDict``.
     """
 
     def __init__(
-        self, plan: RankPlan, threads: int, primary: Mapping[int, np.ndarray] | None = None
+        self,
+        plan: RankPlan,
+        threads: int,
+        primary: Mapping[int, np.ndarray] | None = None,
+        fuse: bool = False,
     ) -> None:
         self.plan = plan
         primary = primary or {}
         self.arrays: dict[int, dict[int, np.ndarray]] = {c: {} for c in plan.components}
         #: Arrays this runtime made (and resets), as opposed to the primary ones it was given.
         self.own: list[tuple[int, np.ndarray]] = []
+        #: Primary arrays laid out anew (base -> the array now holding its values).
+        self.moved: dict[int, np.ndarray] = {}
+        placed = {c: lay_out(plan, c) for c in plan.components} if fuse else {}
         for c, b in plan.arrays:
-            if plan.primary[b] == c and b in primary:
-                self.arrays[c][b] = primary[b]
+            is_primary = plan.primary[b] == c and b in primary
+            array = placed.get(c, {}).get(b)
+            if array is not None:
+                array[...] = primary[b] if is_primary else plan.bases[b].initial
+                array.flags.writeable = not plan.bases[b].readonly
+                if is_primary:
+                    self.moved[b] = array
+            elif is_primary:
+                array = primary[b]
             else:
                 array = plan.bases[b].allocate()
-                self.arrays[c][b] = array
+            self.arrays[c][b] = array
+            if not is_primary:
                 self.own.append((b, array))
         self.buffers_out = {t: np.zeros(ch.size) for t, ch in plan.channels_out.items()}
         self.buffers_in = {
             s: self.buffers_out[s] if s == plan.rank else np.zeros(ch.size)
             for s, ch in plan.channels_in.items()
         }
-        self.program = NengoProgram(threads=threads)
+        self.program = NengoProgram(threads=threads, fuse=fuse)
         self.results: dict[int, Any] = {}  # call index -> what the program returned
         self.entries: list[Entry] = []
         self._in_segment = False
@@ -185,6 +205,68 @@ class RankRuntime:
             counts.append(len(samples))
             parts.append(samples.ravel())
         return np.concatenate([np.asarray(counts, dtype=np.float64), *parts])
+
+
+#: The arguments of the program calls that consecutive calls of one kind may fuse over
+#: (``Op::absorb``): method -> argument positions (an operand, an array, or a list of them).
+FUSED_ARGUMENTS: dict[str, tuple[int, ...]] = {
+    "add_reset": (0,),
+    "add_copy": (0, 1),
+    "add_elementwise_inc": (0, 1, 2),
+    "add_neurons": (3, 4, 5),
+    "add_linear_filter": (5, 6, 7),
+}
+
+
+def lay_out(plan: RankPlan, component: int) -> dict[int, np.ndarray]:
+    """New arrays for component ``component``'s float64 base signals that fusable calls use
+    whole: each argument position of each kind of call gets one buffer, with the bases in
+    the order the calls first use them there (a base goes where it is first used), so that
+    consecutive calls address consecutive memory. Returns base -> its array (a view of its
+    buffer, values unset)."""
+    roles: dict[tuple[str, int, int], list[int]] = {}
+    claimed: set[int] = set()
+    for kind, c, index in plan.items:
+        if kind != "call" or c != component:
+            continue
+        call = plan.calls[index]
+        for position in FUSED_ARGUMENTS.get(call.method, ()):
+            argument = call.args[position]
+            if isinstance(argument, tuple):  # an operand: (view, offsets)
+                views = [argument[0]] if argument[1] is None else []
+            elif isinstance(argument, list):
+                views = argument
+            else:
+                views = [argument]
+            for k, view in enumerate(views):
+                if (
+                    isinstance(view, SignalView)
+                    and view.base not in claimed
+                    and covers_base(view, plan.bases[view.base].initial)
+                ):
+                    roles.setdefault((call.method, position, k), []).append(view.base)
+                    claimed.add(view.base)
+    arrays = {}
+    for bases in roles.values():
+        sizes = [plan.bases[b].initial.size for b in bases]
+        buffer = np.empty(sum(sizes))
+        start = 0
+        for b, size in zip(bases, sizes, strict=True):
+            arrays[b] = buffer[start:start + size].reshape(plan.bases[b].initial.shape)
+            start += size
+    return arrays
+
+
+def covers_base(view: SignalView, initial: np.ndarray) -> bool:
+    """Whether ``view`` is the whole float64 base, in C order."""
+    whole = np.ndarray(initial.shape, np.float64) if initial.dtype == np.float64 else None
+    return (
+        whole is not None
+        and view.offset == 0
+        and view.dtype == np.float64
+        and view.shape == initial.shape
+        and view.strides == whole.strides
+    )
 
 
 def unpack_samples(

@@ -80,10 +80,14 @@ class Simulator(nengo.Simulator):
         As for ``nengo.Simulator``: ``dt`` in seconds; ``seed`` seeds the processes'
         random streams (``network.seed + 1`` when not given).
     optimize : bool
-        Read as ``sim.optimize``. nengo's operator-merging optimiser is never run (its
-        result depends on object addresses, so results would change from one process to
-        the next); ``optimize=True`` lets spikeshard fuse operators in Rust where that
-        keeps every signal's order of additions, so results are the same bits either way.
+        nengo's operator-merging optimiser is never run (its result depends on object
+        addresses, so results would change from one process to the next). With
+        ``optimize=True`` (the default) spikeshard lays out each component's signals so that
+        consecutive operators of one kind (resets, copies, elementwise products, neuron
+        populations of one type, synapses of one kind) touch consecutive memory, and runs
+        each such run as one Rust operator: every element gets the same arithmetic, so the
+        results are the same bits as with ``optimize=False``, which runs every operator on
+        its own.
     partitioner : spikeshard.Partitioner, optional
         How to split the model into components (``n_components``, ``func``; see
         :mod:`spikeshard.nengo.partition`). With one process every component runs here,
@@ -180,9 +184,12 @@ class Simulator(nengo.Simulator):
         #: Each rank's refilled operators, to send it what reset draws for them.
         self._rank_refills = [plan.refills for plan in plans]
         primary = dict(enumerate(self._base_index.arrays))
-        self._runtime: RankRuntime | None = RankRuntime(self._plan, self.threads, primary)
+        self._runtime: RankRuntime | None = RankRuntime(
+            self._plan, self.threads, primary, fuse=self.optimize
+        )
+        self._move_signals(self._runtime.moved)
         if self._cluster is not None:
-            self._sim_id = self._cluster.build(plans, self.threads)
+            self._sim_id = self._cluster.build(plans, self.threads, self.optimize)
             self._exchange = exchange_for(self._cluster.comm, self._plan, self._sim_id)
             self.signals = rank_signals(self._all_signals, self._base_index, plans)
         del plans
@@ -239,6 +246,18 @@ class Simulator(nengo.Simulator):
                 "; ".join(sorted({reason for _, reason in self.python_operators})),
             )
 
+    def _move_signals(self, moved: dict[int, np.ndarray]) -> None:
+        """Points the model's ``SignalDict`` at the arrays the runtime laid out anew for
+        fusion (their views are made again from them when next asked for)."""
+        bases = self._base_index.bases
+        for b, array in moved.items():
+            self._base_index.arrays[b] = array
+            dict.__setitem__(self._all_signals, bases[b], array)
+        moved_ids = {id(bases[b]) for b in moved}
+        for key in [k for k in dict.keys(self._all_signals) if k.base is not k]:
+            if id(key.base) in moved_ids:
+                dict.__delitem__(self._all_signals, key)
+
     def _component_of(self, probe: nengo.Probe) -> int:
         components = self._partition.unit_component
         return components[unit_of(probe.target)] if components else 0
@@ -293,7 +312,7 @@ class Simulator(nengo.Simulator):
         }
         drawn: dict[int, tuple[str, Any]] = {}
         for k, refill, recorded in self._refills:
-            state = refill(steps[k])
+            state = refill(steps[k], self._all_signals)
             # A table is filled in place in the recorded call's own array (its second
             # argument), which this rank's program reads.
             drawn[k] = ("noise", state) if isinstance(state, NoiseState) else (

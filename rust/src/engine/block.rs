@@ -223,7 +223,7 @@ impl Block {
     /// One step: without its input if `defer_input` (the kernel takes input after the step),
     /// else with it, sparsely where the ring buffers listed few targets.
     fn step(&mut self, step: u64, defer_input: bool) {
-        let ctx = StepContext { step, gids: &self.gids };
+        let ctx = StepContext { step, gids: &self.gids, current: None };
         let done = match self.kernel.input_after_step() {
             Some(kernel) if defer_input => {
                 kernel.update_without_input(&ctx, &mut self.state, &mut self.spiked, &mut self.spike_offset);

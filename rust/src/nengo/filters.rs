@@ -4,6 +4,7 @@
 //! step forms by its shape; the Python side computes the matrices with nengo's own code and
 //! names the form, so the arithmetic here is the same in the same order.
 
+use super::error::{check_len, NengoError, NengoResult};
 use super::span::Span;
 
 /// The step form and its matrices (row-major, `order` states).
@@ -20,6 +21,49 @@ pub enum FilterKind {
 }
 
 impl FilterKind {
+    /// The form nengo's `LinearFilter` picks (`NoX`, `OneX`, `NoD`, `General`) with its
+    /// discretised matrices: `a` (order × order, row-major), `b`, `c` (order), `d`.
+    pub fn from_form(form: &str, a: Vec<f64>, b: Vec<f64>, c: Vec<f64>, d: f64) -> NengoResult<Self> {
+        Ok(match form {
+            "NoX" => FilterKind::NoX { d },
+            "OneX" => {
+                check_len("OneX filter A", a.len(), 1)?;
+                check_len("OneX filter B", b.len(), 1)?;
+                check_len("OneX filter C", c.len(), 1)?;
+                FilterKind::OneX { a: a[0], b: b[0] * c[0] }
+            }
+            "NoD" | "General" => {
+                let order = b.len();
+                check_len("filter A", a.len(), order * order)?;
+                check_len("filter C", c.len(), order)?;
+                if form == "NoD" {
+                    FilterKind::NoD { a, b, c }
+                } else {
+                    FilterKind::General { a, b, c, d }
+                }
+            }
+            other => return Err(NengoError::Invalid(format!("unknown filter form {other:?}"))),
+        })
+    }
+
+    /// Whether both are the same form with the same coefficients, bit for bit.
+    fn same_as(&self, other: &FilterKind) -> bool {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        match (self, other) {
+            (FilterKind::NoX { d }, FilterKind::NoX { d: d2 }) => d.to_bits() == d2.to_bits(),
+            (FilterKind::OneX { a, b }, FilterKind::OneX { a: a2, b: b2 }) => {
+                a.to_bits() == a2.to_bits() && b.to_bits() == b2.to_bits()
+            }
+            (FilterKind::NoD { a, b, c }, FilterKind::NoD { a: a2, b: b2, c: c2 }) => {
+                bits(a) == bits(a2) && bits(b) == bits(b2) && bits(c) == bits(c2)
+            }
+            (FilterKind::General { a, b, c, d }, FilterKind::General { a: a2, b: b2, c: c2, d: d2 }) => {
+                bits(a) == bits(a2) && bits(b) == bits(b2) && bits(c) == bits(c2) && d.to_bits() == d2.to_bits()
+            }
+            _ => false,
+        }
+    }
+
     /// Number of state rows the form keeps.
     pub fn order(&self) -> usize {
         match self {
@@ -42,6 +86,42 @@ pub struct LinearFilter {
 }
 
 impl LinearFilter {
+    /// A filter of `kind` from `input` to `output` (one length), with `state` of `order`
+    /// rows of that length, consecutive.
+    pub fn new(kind: FilterKind, input: Span, output: Span, state: Span, inc: bool) -> NengoResult<Self> {
+        check_len("filter output", output.len(), input.len())?;
+        check_len("filter state", state.len(), kind.order() * input.len())?;
+        if !matches!(state, Span::Contiguous { .. }) {
+            return Err(NengoError::Invalid("filter state must be consecutive elements".into()));
+        }
+        Ok(LinearFilter { kind, input, output, state, inc })
+    }
+
+    /// Whether `next` can run in one pass with this filter: the same form and coefficients
+    /// and mode, at most one state row per channel (so the states of both lie one after
+    /// the other), input, output and state each continuing this filter's.
+    pub fn can_absorb(&self, next: &LinearFilter) -> bool {
+        let states = match self.kind.order() {
+            0 => true,
+            1 => next.state.continues(&self.state),
+            _ => false,
+        };
+        self.kind.same_as(&next.kind)
+            && self.inc == next.inc
+            && states
+            && next.input.continues(&self.input)
+            && next.output.continues(&self.output)
+    }
+
+    /// Appends `next` (see [`LinearFilter::can_absorb`]).
+    pub fn absorb(&mut self, next: &LinearFilter) {
+        self.input.extend(&next.input);
+        self.output.extend(&next.output);
+        if self.kind.order() == 1 {
+            self.state.extend(&next.state);
+        }
+    }
+
     /// One step. The input is copied first (as nengo's `np.copy(input)`), so the output may
     /// alias it.
     ///

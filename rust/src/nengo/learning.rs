@@ -3,6 +3,7 @@
 //! The formulas repeat `nengo.builder.learning_rules` (nengo 4.1) with the same grouping of
 //! products; the builder's own `ElementwiseInc`/`Copy` then applies `delta` to the weights.
 
+use super::error::{check_len, NengoError, NengoResult};
 use super::span::Span;
 
 #[derive(Debug, Clone)]
@@ -34,6 +35,49 @@ pub struct LearningRule {
 }
 
 impl LearningRule {
+    /// The rule named `rule` writing `delta` (pre × post elements): `PES` (post = error),
+    /// `BCM` (extra = theta), `Oja` (matrix = weights, `beta`) or `Voja` (extra = learning
+    /// signal, matrix = scaled encoders, `scale`); `alpha` as nengo's step computes it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        rule: &str,
+        alpha: f64,
+        pre: Span,
+        post: Span,
+        delta: Span,
+        extra: Option<Span>,
+        matrix: Option<Span>,
+        beta: f64,
+        scale: Option<Vec<f64>>,
+    ) -> NengoResult<Self> {
+        let size = pre.len() * post.len();
+        check_len(&format!("{rule} delta"), delta.len(), size)?;
+        let need = |what: &str, span: &Option<Span>, len: usize| match span {
+            Some(span) => check_len(&format!("{rule} {what}"), span.len(), len),
+            None => Err(NengoError::Invalid(format!("{rule} needs {what}"))),
+        };
+        let rule = match rule {
+            "PES" => Rule::Pes { alpha },
+            "BCM" => {
+                need("theta", &extra, post.len())?;
+                Rule::Bcm { alpha }
+            }
+            "Oja" => {
+                need("weights", &matrix, size)?;
+                Rule::Oja { alpha, beta }
+            }
+            "Voja" => {
+                need("learning signal", &extra, 1)?;
+                need("encoders", &matrix, size)?;
+                let scale = scale.ok_or_else(|| NengoError::Invalid("Voja needs scale".into()))?;
+                check_len("Voja scale", scale.len(), post.len())?;
+                Rule::Voja { alpha, scale }
+            }
+            other => return Err(NengoError::Invalid(format!("unknown learning rule {other:?}"))),
+        };
+        Ok(LearningRule { rule, pre, post, extra, matrix, delta })
+    }
+
     /// # Safety
     /// The spans must address live memory; `delta` must not overlap the inputs.
     pub unsafe fn step(&mut self) {

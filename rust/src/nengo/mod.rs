@@ -7,6 +7,7 @@
 //! operators it could not lower (Python functions, unsupported processes) between segments.
 //! Nothing is copied between Python and Rust while stepping.
 
+pub mod error;
 pub mod filters;
 pub mod learning;
 pub mod neurons;

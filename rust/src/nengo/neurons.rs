@@ -10,6 +10,7 @@
 //! `n_states()`, `step(dt, j, out, states)`; `spikeshard.nengo.neurons.neuron_spec` gives the
 //! names, parameter order and state order.
 
+use super::error::{NengoError, NengoResult};
 use crate::engine::fastmath;
 
 /// One nengo neuron type with its parameters (times in seconds).
@@ -57,21 +58,21 @@ const SPECS: [(&str, &[&str]); 10] = [
 impl NeuronKind {
     /// Builds the kind named by `name` (the nengo class name) from its parameters, in the
     /// order `spikeshard.nengo.neurons.neuron_spec` gives them.
-    pub fn from_spec(name: &str, params: &[f64]) -> Result<Self, String> {
+    pub fn from_spec(name: &str, params: &[f64]) -> NengoResult<Self> {
         let Some((_, names)) = SPECS.iter().find(|(n, _)| *n == name) else {
             let known: Vec<&str> = SPECS.iter().map(|(n, _)| *n).collect();
-            return Err(format!(
+            return Err(NengoError::Invalid(format!(
                 "nengo neuron type {name:?} is not supported in Rust (supported: {})",
                 known.join(", ")
-            ));
+            )));
         };
         if params.len() != names.len() {
-            return Err(format!(
+            return Err(NengoError::Invalid(format!(
                 "nengo neuron type {name} takes {} parameters ({}), got {}",
                 names.len(),
                 names.join(", "),
                 params.len()
-            ));
+            )));
         }
         let p = params;
         Ok(match name {
@@ -446,9 +447,9 @@ mod tests {
 
     #[test]
     fn from_spec_rejects_unknown_names_and_wrong_parameter_counts() {
-        let err = NeuronKind::from_spec("PoissonSpiking", &[1.0]).unwrap_err();
+        let err = NeuronKind::from_spec("PoissonSpiking", &[1.0]).unwrap_err().to_string();
         assert!(err.contains("PoissonSpiking") && err.contains("LIF"), "{err}");
-        let err = NeuronKind::from_spec("LIF", &[0.02, 0.002, 0.0]).unwrap_err();
+        let err = NeuronKind::from_spec("LIF", &[0.02, 0.002, 0.0]).unwrap_err().to_string();
         assert!(err.contains("takes 4 parameters"), "{err}");
         assert!(NeuronKind::from_spec("lif", &[0.02, 0.002, 0.0, 1.0]).is_err());
     }

@@ -7,6 +7,7 @@
 //! makes them in pairs and keeps the second for the next draw (`legacy_gauss`). No crate
 //! offers numpy's stream with its position and cached Gaussian, so the 30 lines are here.
 
+use super::error::{NengoError, NengoResult};
 use super::span::Span;
 
 /// Words in the MT19937 state.
@@ -26,14 +27,14 @@ pub struct LegacyRandomState {
 impl LegacyRandomState {
     /// The state numpy's `RandomState.get_state()` reports: `('MT19937', key, pos,
     /// has_gauss, cached_gaussian)`.
-    pub fn from_state(key: &[u32], pos: usize, gauss: Option<f64>) -> Result<Self, String> {
-        let key: Box<[u32; MT_N]> = key
-            .to_vec()
-            .into_boxed_slice()
-            .try_into()
-            .map_err(|k: Box<[u32]>| format!("an MT19937 key has {MT_N} words, got {}", k.len()))?;
+    pub fn from_state(key: &[u32], pos: usize, gauss: Option<f64>) -> NengoResult<Self> {
+        let key: Box<[u32; MT_N]> = key.to_vec().into_boxed_slice().try_into().map_err(|k: Box<[u32]>| {
+            NengoError::Invalid(format!("noise state: an MT19937 key has {MT_N} words, got {}", k.len()))
+        })?;
         if pos > MT_N {
-            return Err(format!("MT19937 position must be at most {MT_N}, got {pos}"));
+            return Err(NengoError::Invalid(format!(
+                "noise state: MT19937 position must be at most {MT_N}, got {pos}"
+            )));
         }
         Ok(Self { key, pos, gauss })
     }
@@ -100,12 +101,14 @@ pub enum NoiseDist {
 
 impl NoiseDist {
     /// `name` and `params` as `spikeshard.nengo.lowering` gives them.
-    pub fn from_spec(name: &str, params: &[f64]) -> Result<Self, String> {
+    pub fn from_spec(name: &str, params: &[f64]) -> NengoResult<Self> {
         match (name, params) {
             ("gaussian", &[mean, std]) => Ok(NoiseDist::Gaussian { mean, std }),
             ("uniform", &[low, range]) => Ok(NoiseDist::Uniform { low, range }),
-            ("gaussian" | "uniform", _) => Err(format!("{name} noise takes 2 parameters, got {}", params.len())),
-            _ => Err(format!("unknown noise distribution {name:?} (known: gaussian, uniform)")),
+            ("gaussian" | "uniform", _) => {
+                Err(NengoError::Invalid(format!("{name} noise takes 2 parameters, got {}", params.len())))
+            }
+            _ => Err(NengoError::Invalid(format!("unknown noise distribution {name:?} (known: gaussian, uniform)"))),
         }
     }
 
@@ -129,6 +132,15 @@ pub struct WhiteNoise {
 }
 
 impl WhiteNoise {
+    /// Noise of `dist` (`gaussian` with mean and std, `uniform` with low and high - low)
+    /// into `output`, times `alpha` if given; its generator starts empty (all zero words:
+    /// set it with `Program::set_noise_state` before stepping).
+    pub fn new(dist: &str, params: &[f64], alpha: Option<f64>, output: Span, inc: bool) -> NengoResult<Self> {
+        let dist = NoiseDist::from_spec(dist, params)?;
+        let rng = LegacyRandomState::from_state(&[0; MT_N], MT_N, None)?;
+        Ok(WhiteNoise { rng, dist, alpha, output, inc })
+    }
+
     /// # Safety
     /// `output` must address live memory.
     pub unsafe fn step(&mut self) {
@@ -197,9 +209,9 @@ mod tests {
 
     #[test]
     fn bad_states_and_specs_are_refused() {
-        assert!(LegacyRandomState::from_state(&[0; 10], 0, None).unwrap_err().contains("624 words"));
-        assert!(LegacyRandomState::from_state(&[0; MT_N], 625, None).unwrap_err().contains("at most 624"));
-        assert!(NoiseDist::from_spec("gaussian", &[0.0]).unwrap_err().contains("2 parameters"));
-        assert!(NoiseDist::from_spec("cauchy", &[0.0, 1.0]).unwrap_err().contains("cauchy"));
+        assert!(LegacyRandomState::from_state(&[0; 10], 0, None).unwrap_err().to_string().contains("624 words"));
+        assert!(LegacyRandomState::from_state(&[0; MT_N], 625, None).unwrap_err().to_string().contains("at most 624"));
+        assert!(NoiseDist::from_spec("gaussian", &[0.0]).unwrap_err().to_string().contains("2 parameters"));
+        assert!(NoiseDist::from_spec("cauchy", &[0.0, 1.0]).unwrap_err().to_string().contains("cauchy"));
     }
 }

@@ -7,11 +7,12 @@
 use rayon::prelude::*;
 use rayon::ThreadPool;
 
+use super::error::{check_len, NengoError, NengoResult};
 use super::filters::LinearFilter;
 use super::learning::LearningRule;
 use super::neurons::NeuronKind;
 use super::noise::WhiteNoise;
-use super::span::Span;
+use super::span::{bytes_of, extent, overlap, Bytes, Span};
 use super::tables::TableProcess;
 
 /// A dense matrix in place: element (r, c) at `ptr + r * row_stride + c * col_stride`.
@@ -24,11 +25,50 @@ pub struct Matrix {
     pub col_stride: isize,
 }
 
+impl Matrix {
+    /// A `rows × cols` matrix at `ptr` with byte `strides` (whole float64s).
+    pub fn new(ptr: *const f64, rows: usize, cols: usize, strides: [isize; 2]) -> NengoResult<Self> {
+        extent(&[rows, cols], &strides)?;
+        Ok(Matrix { ptr, rows, cols, row_stride: strides[0] / 8, col_stride: strides[1] / 8 })
+    }
+
+    /// The bytes its elements lie in.
+    pub fn bytes(&self) -> Bytes {
+        let (low, high) =
+            extent(&[self.rows, self.cols], &[self.row_stride * 8, self.col_stride * 8]).unwrap_or((0, -1));
+        if high < low {
+            return 0..0;
+        }
+        let start = self.ptr.wrapping_offset(low) as usize;
+        start..self.ptr.wrapping_offset(high + 1) as usize
+    }
+}
+
 /// A compressed-row sparsity pattern: row `r` owns entries `indptr[r]..indptr[r + 1]`.
 #[derive(Debug)]
 pub struct Pattern {
     pub indptr: Vec<usize>,
     pub indices: Vec<usize>,
+}
+
+impl Pattern {
+    /// Checks that `indptr` rises from 0 to `n_entries` entries and every column index is
+    /// below `n_cols`.
+    pub fn new(indptr: Vec<usize>, indices: Vec<usize>, n_cols: usize, n_entries: usize) -> NengoResult<Self> {
+        let sorted = indptr.windows(2).all(|w| w[0] <= w[1]);
+        if indptr.first() != Some(&0) || !sorted || indptr.last() != Some(&indices.len()) || indices.len() != n_entries
+        {
+            return Err(NengoError::Invalid("sparse pattern: indptr does not match the entries".into()));
+        }
+        if let Some(bad) = indices.iter().find(|&&c| c >= n_cols) {
+            return Err(NengoError::OutOfRange(format!("sparse pattern: column {bad} >= {n_cols}")));
+        }
+        Ok(Pattern { indptr, indices })
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.indptr.len() - 1
+    }
 }
 
 /// One operator of a nengo model.
@@ -62,18 +102,296 @@ pub enum Op {
     Learning(LearningRule),
 }
 
+impl Op {
+    /// `dst = src` (or `+=` with `inc`), element k to element k.
+    pub fn copy(src: Span, dst: Span, inc: bool) -> NengoResult<Op> {
+        check_len("Copy", src.len(), dst.len())?;
+        Ok(Op::Copy { src, dst, inc })
+    }
+
+    /// `y += a * x`, all of `y`'s length.
+    pub fn elementwise_inc(a: Span, x: Span, y: Span) -> NengoResult<Op> {
+        check_len("ElementwiseInc A", a.len(), y.len())?;
+        check_len("ElementwiseInc X", x.len(), y.len())?;
+        Ok(Op::ElementwiseInc { a, x, y })
+    }
+
+    /// `y += a @ x`.
+    pub fn dot_inc(a: Matrix, x: Span, y: Span) -> NengoResult<Op> {
+        check_len("DotInc X", x.len(), a.cols)?;
+        check_len("DotInc Y", y.len(), a.rows)?;
+        Ok(Op::DotInc { a, x, y })
+    }
+
+    /// `y += A @ x` for `n_blocks` blocks of `br × bc` at `blocks` (C-contiguous), placed by
+    /// the block-row pattern `indptr`, `indices`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn bsr_dot_inc(
+        blocks: *const f64,
+        n_blocks: usize,
+        br: usize,
+        bc: usize,
+        indices: Vec<usize>,
+        indptr: Vec<usize>,
+        x: Span,
+        y: Span,
+    ) -> NengoResult<Op> {
+        if bc == 0 || !x.len().is_multiple_of(bc) {
+            return Err(NengoError::Invalid("BsrDotInc: X does not split into blocks".into()));
+        }
+        let pattern = Pattern::new(indptr, indices, x.len() / bc, n_blocks)?;
+        check_len("BsrDotInc Y", y.len(), pattern.n_rows() * br)?;
+        Ok(Op::BsrDotInc { blocks, br, bc, pattern, x, y })
+    }
+
+    /// `y += A @ x` for a CSR matrix: `n_entries` values at `data`, pattern `indptr`,
+    /// `indices`.
+    pub fn csr_dot_inc(
+        data: *const f64,
+        n_entries: usize,
+        indices: Vec<usize>,
+        indptr: Vec<usize>,
+        x: Span,
+        y: Span,
+    ) -> NengoResult<Op> {
+        let pattern = Pattern::new(indptr, indices, x.len(), n_entries)?;
+        check_len("SparseDotInc Y", y.len(), pattern.n_rows())?;
+        Ok(Op::CsrDotInc { data, pattern, x, y })
+    }
+
+    /// A `SimNeurons` step of the neuron type `name` with `params`; `j`, `out` and `states`
+    /// consecutive and of one length.
+    pub fn neurons(name: &str, params: &[f64], dt: f64, j: Span, out: Span, states: Vec<Span>) -> NengoResult<Op> {
+        let kind = NeuronKind::from_spec(name, params)?;
+        check_len(&format!("{name} states"), states.len(), kind.n_states())?;
+        check_len("SimNeurons output", out.len(), j.len())?;
+        for state in &states {
+            check_len("SimNeurons state", state.len(), j.len())?;
+        }
+        if states.iter().chain([&j, &out]).any(|s| !matches!(s, Span::Contiguous { .. })) {
+            return Err(NengoError::Invalid("SimNeurons signals must be consecutive elements".into()));
+        }
+        Ok(Op::Neurons { kind, dt, j, out, states })
+    }
+
+    /// The bytes the operator reads and those it writes (an element updated in place is
+    /// in both).
+    pub fn accesses(&self) -> (Vec<Bytes>, Vec<Bytes>) {
+        let spans = |list: &[&Span]| list.iter().map(|s| s.bytes()).collect::<Vec<_>>();
+        match self {
+            Op::TimeUpdate { step, time, .. } => {
+                let both = vec![bytes_of(*step, 1), bytes_of(*time, 1)];
+                (both.clone(), both)
+            }
+            Op::Reset { dst, .. } => (vec![], spans(&[dst])),
+            Op::Copy { src, dst, inc } => {
+                let reads = if *inc { spans(&[src, dst]) } else { spans(&[src]) };
+                (reads, spans(&[dst]))
+            }
+            Op::ElementwiseInc { a, x, y } => (spans(&[a, x, y]), spans(&[y])),
+            Op::DotInc { a, x, y } => {
+                let mut reads = spans(&[x, y]);
+                reads.push(a.bytes());
+                (reads, spans(&[y]))
+            }
+            Op::BsrDotInc { blocks, br, bc, pattern, x, y } => {
+                let mut reads = spans(&[x, y]);
+                reads.push(bytes_of(*blocks, pattern.indices.len() * br * bc));
+                (reads, spans(&[y]))
+            }
+            Op::CsrDotInc { data, pattern, x, y } => {
+                let mut reads = spans(&[x, y]);
+                reads.push(bytes_of(*data, pattern.indices.len()));
+                (reads, spans(&[y]))
+            }
+            Op::Neurons { j, out, states, .. } => {
+                let states: Vec<&Span> = states.iter().collect();
+                let mut reads = spans(&[j]);
+                reads.extend(spans(&states));
+                let mut writes = spans(&[out]);
+                writes.extend(spans(&states));
+                (reads, writes)
+            }
+            Op::Filter(filter) => {
+                let mut reads = spans(&[&filter.input, &filter.state]);
+                if filter.inc {
+                    reads.extend(spans(&[&filter.output]));
+                }
+                (reads, spans(&[&filter.output, &filter.state]))
+            }
+            Op::Table(table) => {
+                let mut reads = vec![bytes_of(table.time, 1), bytes_of(table.rows, table.n_rows * table.output.len())];
+                if table.inc {
+                    reads.extend(spans(&[&table.output]));
+                }
+                (reads, spans(&[&table.output]))
+            }
+            Op::Noise(noise) => {
+                let reads = if noise.inc { spans(&[&noise.output]) } else { vec![] };
+                (reads, spans(&[&noise.output]))
+            }
+            Op::Learning(rule) => {
+                let mut reads = spans(&[&rule.pre, &rule.post]);
+                reads.extend(rule.extra.iter().chain(&rule.matrix).map(Span::bytes));
+                (reads, spans(&[&rule.delta]))
+            }
+        }
+    }
+
+    /// The rule every operator's step relies on, checked once for all: the elements it
+    /// writes do not overlap the ones it reads — except where its step reads them first
+    /// (a copy, a product's vector, a filter's input, as numpy evaluates the right-hand side
+    /// first) or updates them in place element by element.
+    pub fn check_overlap(&self) -> NengoResult<()> {
+        let clash = |what: &str, read: &Span, written: &Span| {
+            if overlap(&read.bytes(), &written.bytes()) {
+                Err(NengoError::Overlap(format!("{what} overlap")))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Op::TimeUpdate { step, time, .. } => {
+                if overlap(&bytes_of(*step, 1), &bytes_of(*time, 1)) {
+                    return Err(NengoError::Overlap("TimeUpdate: step and time overlap".into()));
+                }
+                Ok(())
+            }
+            // Copies go through a scratch buffer where they overlap; resets only write.
+            Op::Reset { .. } | Op::Copy { .. } | Op::Noise(_) => Ok(()),
+            Op::ElementwiseInc { a, x, y } => {
+                // An operand that is Y itself, element for element, is read before written.
+                let same = |s: &Span| {
+                    matches!((s, y), (Span::Contiguous { .. }, Span::Contiguous { .. })) && s.bytes() == y.bytes()
+                };
+                for (name, s) in [("A", a), ("X", x)] {
+                    if !same(s) {
+                        clash(&format!("ElementwiseInc {name} and Y"), s, y)?;
+                    }
+                }
+                Ok(())
+            }
+            Op::DotInc { a, y, .. } => {
+                if overlap(&a.bytes(), &y.bytes()) {
+                    return Err(NengoError::Overlap("DotInc A and Y overlap".into()));
+                }
+                Ok(())
+            }
+            Op::BsrDotInc { .. } | Op::CsrDotInc { .. } => {
+                let (reads, writes) = self.accesses();
+                // The matrix values are the last read; the vector is copied where it overlaps.
+                if overlap(reads.last().expect("matrix"), &writes[0]) {
+                    return Err(NengoError::Overlap("sparse product: matrix and Y overlap".into()));
+                }
+                Ok(())
+            }
+            Op::Neurons { j, out, states, .. } => {
+                let all: Vec<&Span> = [j, out].into_iter().chain(states).collect();
+                for (i, a) in all.iter().enumerate() {
+                    for b in &all[i + 1..] {
+                        clash("SimNeurons signals", a, b)?;
+                    }
+                }
+                Ok(())
+            }
+            Op::Filter(filter) => {
+                clash("filter input and state", &filter.input, &filter.state)?;
+                clash("filter output and state", &filter.output, &filter.state)
+            }
+            Op::Table(table) => {
+                let (reads, _) = self.accesses();
+                if reads[..2].iter().any(|r| overlap(r, &table.output.bytes())) {
+                    return Err(NengoError::Overlap("table process: output and table or time overlap".into()));
+                }
+                Ok(())
+            }
+            Op::Learning(_) => {
+                let (reads, writes) = self.accesses();
+                if reads.iter().any(|r| overlap(r, &writes[0])) {
+                    return Err(NengoError::Overlap("learning rule: delta overlaps its inputs".into()));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Takes `next` into this operator when both do the same thing to consecutive memory
+    /// and neither touches what the other writes, so one pass gives every element the
+    /// same value (same arithmetic, same order per element): resets of one value, copies,
+    /// elementwise products, neuron populations of one type and parameters, and filters
+    /// of one form and coefficients. Returns whether it did (then `next` is not needed).
+    pub fn absorb(&mut self, next: &Op) -> bool {
+        if !self.independent_of(next) {
+            return false;
+        }
+        match (&mut *self, next) {
+            (Op::Reset { dst, value }, Op::Reset { dst: d, value: v })
+                if value.to_bits() == v.to_bits() && d.continues(dst) =>
+            {
+                dst.extend(d);
+            }
+            (Op::Copy { src, dst, inc }, Op::Copy { src: s, dst: d, inc: i })
+                if inc == i && s.continues(src) && d.continues(dst) && !overlap(&src.bytes(), &dst.bytes()) =>
+            {
+                src.extend(s);
+                dst.extend(d);
+            }
+            (Op::ElementwiseInc { a, x, y }, Op::ElementwiseInc { a: a2, x: x2, y: y2 })
+                if a2.continues(a) && x2.continues(x) && y2.continues(y) =>
+            {
+                a.extend(a2);
+                x.extend(x2);
+                y.extend(y2);
+            }
+            (
+                Op::Neurons { kind, dt, j, out, states },
+                Op::Neurons { kind: k2, dt: dt2, j: j2, out: out2, states: states2 },
+            ) if kind == k2
+                && dt.to_bits() == dt2.to_bits()
+                && j2.continues(j)
+                && out2.continues(out)
+                && states2.iter().zip(states.iter()).all(|(b, a)| b.continues(a)) =>
+            {
+                j.extend(j2);
+                out.extend(out2);
+                states.iter_mut().zip(states2).for_each(|(a, b)| a.extend(b));
+            }
+            (Op::Filter(filter), Op::Filter(other)) if filter.can_absorb(other) => filter.absorb(other),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Whether neither operator reads or writes what the other writes.
+    fn independent_of(&self, other: &Op) -> bool {
+        let (reads, writes) = self.accesses();
+        let (other_reads, other_writes) = other.accesses();
+        let touches = |written: &[Bytes], touched: &[&[Bytes]]| {
+            written.iter().any(|w| touched.iter().any(|list| list.iter().any(|t| overlap(w, t))))
+        };
+        !touches(&writes, &[&other_reads, &other_writes]) && !touches(&other_writes, &[&reads])
+    }
+}
+
 /// Neurons (or block-matrix products) below which an operator runs on the calling thread:
 /// handing work to the pool and joining costs several microseconds.
 pub const PARALLEL_MIN_NEURONS: usize = 4096;
 pub const PARALLEL_MIN_PRODUCTS: usize = 32_768;
 
-/// A pointer handed to the pool's threads, each of which touches its own elements only.
+/// The elements of one float64 array, handed to the pool's threads by a parallel operator.
 #[derive(Clone, Copy)]
-pub(crate) struct Shared<T>(pub(crate) T);
-// SAFETY: used only for disjoint ranges of arrays that outlive the parallel section, and for
-// the program run by one pool thread while the caller waits.
-unsafe impl<T> Send for Shared<T> {}
-unsafe impl<T> Sync for Shared<T> {}
+struct Elements(*mut f64);
+// SAFETY: a parallel operator gives each thread its own range of the elements, and the array
+// outlives the parallel section (the caller waits for it).
+unsafe impl Send for Elements {}
+unsafe impl Sync for Elements {}
+
+/// A span the pool's threads write through, each to its own rows (and only read otherwise).
+#[derive(Clone, Copy)]
+struct RowsOf<'a>(&'a Span);
+// SAFETY: as `Elements`: the rows each thread writes are its own.
+unsafe impl Send for RowsOf<'_> {}
+unsafe impl Sync for RowsOf<'_> {}
 
 /// `0..n` in at most one range per thread of `pool`, each a multiple of `granule` long
 /// (except the last): the ranges a parallel operator hands out.
@@ -109,11 +427,11 @@ impl Op {
                 let (br, bc) = (*br, *bc);
                 let n_block_rows = pattern.indptr.len() - 1;
                 let products = pattern.indices.len() * br * bc;
-                let (blocks, y_ptr) = (Shared(*blocks), Shared(&*y as *const Span));
+                let (blocks, y_rows) = (Elements(*blocks as *mut f64), RowsOf(y));
                 let rows = |start: usize, end: usize| {
-                    let (blocks, y) = (blocks, y_ptr);
+                    let (blocks, y) = (blocks, y_rows);
                     // SAFETY: block rows start..end write only their own rows of y.
-                    unsafe { bsr_block_rows(blocks.0, br, bc, pattern, xs, &*y.0, start, end) }
+                    unsafe { bsr_block_rows(blocks.0, br, bc, pattern, xs, y.0, start, end) }
                 };
                 match pool {
                     Some(pool) if products >= PARALLEL_MIN_PRODUCTS && y.as_slice().is_some() => {
@@ -134,10 +452,10 @@ impl Op {
             }
             Op::Neurons { kind, dt, j, out, states } => {
                 let n = j.len();
-                let j = Shared(j.as_slice().expect("contiguous input").as_ptr());
-                let out = Shared(out.as_mut_slice().expect("contiguous output").as_mut_ptr());
-                let states: Vec<Shared<*mut f64>> =
-                    states.iter().map(|s| Shared(s.as_mut_slice().expect("contiguous state").as_mut_ptr())).collect();
+                let j = Elements(j.as_slice().expect("contiguous input").as_ptr() as *mut f64);
+                let out = Elements(out.as_mut_slice().expect("contiguous output").as_mut_ptr());
+                let states: Vec<Elements> =
+                    states.iter().map(|s| Elements(s.as_mut_slice().expect("contiguous state").as_mut_ptr())).collect();
                 let neurons = |start: usize, end: usize| {
                     let (j, out, states) = (j, out, &states);
                     let len = end - start;
@@ -218,13 +536,15 @@ unsafe fn bsr_block_rows(
 /// destination behave as numpy's (which reads the source first).
 unsafe fn run_copy(src: &Span, dst: &Span, inc: bool, scratch: &mut Vec<f64>) {
     if let (Some(from), Span::Contiguous { ptr, len }) = (src.as_slice(), dst) {
-        if inc {
+        if !inc {
+            std::ptr::copy(from.as_ptr(), *ptr, *len); // memmove: overlap is fine
+            return;
+        }
+        if !overlap(&src.bytes(), &dst.bytes()) {
             let to = std::slice::from_raw_parts_mut(*ptr, *len);
             to.iter_mut().zip(from).for_each(|(t, f)| *t += f);
-        } else {
-            std::ptr::copy(from.as_ptr(), *ptr, *len);
+            return;
         }
-        return;
     }
     src.read_into(scratch);
     for (k, value) in scratch.iter().enumerate() {
@@ -251,12 +571,13 @@ unsafe fn run_elementwise_inc(a: &Span, x: &Span, y: &Span) {
 
 unsafe fn run_dot_inc(a: &Matrix, x: &Span, y: &Span, scratch: &mut Vec<f64>, pool: Option<&ThreadPool>) {
     let xs = x.read_view(y, scratch);
-    let (a_ptr, y_ptr) = (Shared(a.ptr), Shared(y as *const Span));
+    let (a_ptr, y_rows) = (Elements(a.ptr as *mut f64), RowsOf(y));
     let (n_rows, n_cols, row_stride, col_stride) = (a.rows, a.cols, a.row_stride, a.col_stride);
     let rows = |start: usize, end: usize| {
-        let (a_ptr, y_ptr) = (a_ptr, y_ptr);
+        let (a_ptr, y_rows) = (a_ptr, y_rows); // the whole wrappers, not their fields
+        let y = y_rows.0;
         // SAFETY: as below; y is contiguous, rows start..end are this call's.
-        if let (1, Span::Contiguous { ptr, .. }) = (col_stride, unsafe { &*y_ptr.0 }) {
+        if let (1, Span::Contiguous { ptr, .. }) = (col_stride, y) {
             let ys = unsafe { std::slice::from_raw_parts_mut(ptr.add(start), end - start) };
             let first = unsafe { a_ptr.0.offset(start as isize * row_stride) };
             if unsafe { narrow_rows(first, row_stride, xs, ys) } {
@@ -272,7 +593,7 @@ unsafe fn run_dot_inc(a: &Matrix, x: &Span, y: &Span, scratch: &mut Vec<f64>, po
                 } else {
                     dot(std::slice::from_raw_parts(row, n_cols), xs)
                 };
-                *(*y_ptr.0).at(r) += sum;
+                *y.at(r) += sum;
             }
         }
     };
@@ -353,6 +674,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nengo::filters::FilterKind;
 
     #[test]
     fn dense_dot_inc_adds_matrix_vector_product() {
@@ -392,5 +714,92 @@ mod tests {
         };
         unsafe { op.run(&mut Vec::new(), None) };
         assert_eq!(y, [1.0 * 3.0 + 2.0 * 4.0, 3.0 * 3.0 + 4.0 * 4.0, 5.0 + 12.0, 7.0 + 16.0]);
+    }
+    #[test]
+    fn resets_of_consecutive_memory_fuse_and_others_do_not() {
+        let mut values = [1.0; 6];
+        let (first, second) = values.split_at_mut(3);
+        let mut op = Op::Reset { dst: Span::over(first), value: 0.5 };
+        assert!(op.absorb(&Op::Reset { dst: Span::over(second), value: 0.5 }));
+        assert_eq!(op.accesses().1, vec![bytes_of(values.as_ptr(), 6)]);
+        unsafe { op.run(&mut Vec::new(), None) };
+        assert_eq!(values, [0.5; 6]);
+        let mut other = [1.0; 3];
+        let mut op = Op::Reset { dst: Span::over(&mut values[..3]), value: 0.5 };
+        // Another value, or memory that does not continue: kept apart.
+        assert!(!op.absorb(&Op::Reset { dst: Span::over(&mut values[3..]), value: 0.25 }));
+        assert!(!op.absorb(&Op::Reset { dst: Span::over(&mut other), value: 0.5 }));
+    }
+
+    #[test]
+    fn fused_neuron_populations_step_as_the_separate_ones() {
+        let n = 700; // spans blocks of 512
+        let j: Vec<f64> = (0..2 * n).map(|k| 0.5 + (k % 37) as f64 * 0.3).collect();
+        let run = |fused: bool| {
+            let mut j = j.clone();
+            let mut out = vec![0.0; 2 * n];
+            let mut voltage = vec![0.0; 2 * n];
+            let mut refractory = vec![0.0; 2 * n];
+            let lif = |j: &mut [f64], o: &mut [f64], v: &mut [f64], r: &mut [f64]| {
+                let states = vec![Span::over(v), Span::over(r)];
+                Op::neurons("LIF", &[0.02, 0.002, 0.0, 1.0], 0.001, Span::over(j), Span::over(o), states).unwrap()
+            };
+            let (j1, j2) = j.split_at_mut(n);
+            let (o1, o2) = out.split_at_mut(n);
+            let (v1, v2) = voltage.split_at_mut(n);
+            let (r1, r2) = refractory.split_at_mut(n);
+            let mut ops = vec![lif(j1, o1, v1, r1), lif(j2, o2, v2, r2)];
+            if fused {
+                let second = ops.pop().unwrap();
+                assert!(ops[0].absorb(&second));
+            }
+            for _ in 0..50 {
+                for op in &mut ops {
+                    unsafe { op.run(&mut Vec::new(), None) };
+                }
+            }
+            (out, voltage, refractory)
+        };
+        let (apart, together) = (run(false), run(true));
+        assert!(apart.0.iter().any(|&x| x > 0.0), "some neurons spiked");
+        assert_eq!(apart, together);
+    }
+
+    #[test]
+    fn operators_that_read_what_the_one_before_writes_are_not_fused() {
+        // Copy x[0..2] -> x[2..4], then x[2..4] -> x[4..6]: the second reads the first's output.
+        let mut x = [1.0, 2.0, 0.0, 0.0, 0.0, 0.0];
+        let base = x.as_mut_ptr();
+        let span = |start: usize| Span::Contiguous { ptr: unsafe { base.add(start) }, len: 2 };
+        let mut op = Op::copy(span(0), span(2), false).unwrap();
+        assert!(!op.absorb(&Op::copy(span(2), span(4), false).unwrap()));
+    }
+
+    #[test]
+    fn the_overlap_rule_is_checked_for_every_operator() {
+        let mut x = [0.0; 8];
+        let base = x.as_mut_ptr();
+        let span = |start: usize, len: usize| Span::Contiguous { ptr: unsafe { base.add(start) }, len };
+        let lif =
+            Op::neurons("LIF", &[0.02, 0.002, 0.0, 1.0], 0.001, span(0, 4), span(2, 4), vec![span(4, 4), span(0, 4)]);
+        assert!(matches!(lif.unwrap().check_overlap(), Err(NengoError::Overlap(_))));
+        // y += a * y element for element is fine; a shifted view of y is not.
+        assert!(Op::elementwise_inc(span(0, 4), span(4, 4), span(4, 4)).unwrap().check_overlap().is_ok());
+        let shifted = Op::elementwise_inc(span(0, 4), span(3, 4), span(4, 4)).unwrap();
+        assert!(matches!(shifted.check_overlap(), Err(NengoError::Overlap(_))));
+        let filter =
+            LinearFilter::new(FilterKind::OneX { a: 0.5, b: 0.5 }, span(0, 2), span(4, 2), span(1, 2), false).unwrap();
+        assert!(Op::Filter(filter).check_overlap().is_err());
+    }
+
+    #[test]
+    fn an_increment_from_memory_it_overlaps_reads_the_source_first() {
+        // numpy: x[1:4] += x[0:3] adds the values from before the operation.
+        let mut x = [1.0, 2.0, 3.0, 4.0];
+        let base = x.as_mut_ptr();
+        let span = |start: usize| Span::Contiguous { ptr: unsafe { base.add(start) }, len: 3 };
+        let mut op = Op::copy(span(0), span(1), true).unwrap();
+        unsafe { op.run(&mut Vec::new(), None) };
+        assert_eq!(x, [1.0, 3.0, 5.0, 7.0]);
     }
 }

@@ -8,7 +8,8 @@
 use super::noise::{LegacyRandomState, WhiteNoise};
 use rayon::ThreadPool;
 
-use super::ops::{Op, Shared};
+use super::error::{NengoError, NengoResult};
+use super::ops::Op;
 use super::span::Span;
 use crate::engine::runner::MAX_THREADS;
 
@@ -34,7 +35,15 @@ pub struct Program {
     /// Segments `0..step_segments` make up a step (all when `None`); later ones run only
     /// when called by index (e.g. the packing of messages at the start of a run).
     step_segments: Option<usize>,
+    /// Whether [`Program::push`] fuses an operator into the one before it where
+    /// [`Op::absorb`] can.
+    fuse: bool,
 }
+
+// SAFETY: the program's operators point into arrays Python owns; `run_steps` hands the whole
+// program to one thread of its own pool while the calling thread waits for it, so the
+// arrays are still used by one thread at a time (and they outlive the call).
+unsafe impl Send for Program {}
 
 impl Program {
     pub fn new() -> Self {
@@ -43,16 +52,16 @@ impl Program {
 
     /// A program whose large operators use `n_threads` threads, 1 to `MAX_THREADS` (as a
     /// network runner); more than one starts a private rayon pool.
-    pub fn with_threads(n_threads: usize) -> Result<Self, String> {
+    pub fn with_threads(n_threads: usize) -> NengoResult<Self> {
         if n_threads == 0 || n_threads > MAX_THREADS {
-            return Err(format!("threads = {n_threads}: expected 1 to {MAX_THREADS}"));
+            return Err(NengoError::Invalid(format!("threads = {n_threads}: expected 1 to {MAX_THREADS}")));
         }
         let mut program = Self::new();
         if n_threads > 1 {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(n_threads)
                 .build()
-                .map_err(|e| format!("cannot start {n_threads} threads: {e}"))?;
+                .map_err(|e| NengoError::Invalid(format!("cannot start {n_threads} threads: {e}")))?;
             program.pool = Some(pool);
         }
         Ok(program)
@@ -63,12 +72,27 @@ impl Program {
         self.pool.as_ref().map_or(1, rayon::ThreadPool::current_num_threads)
     }
 
-    /// Appends `op` to the last segment.
-    pub fn push(&mut self, op: Op) {
+    /// Fuse consecutive operators where [`Op::absorb`] can (same results, fewer passes).
+    pub fn set_fuse(&mut self, fuse: bool) {
+        self.fuse = fuse;
+    }
+
+    /// Appends `op` to the last segment (fused into the operator before it where that is
+    /// on and possible), after checking the rule its step relies on
+    /// ([`Op::check_overlap`]): the one check every operator passes.
+    pub fn push(&mut self, op: Op) -> NengoResult<()> {
+        op.check_overlap()?;
         if let Op::TimeUpdate { step, .. } = &op {
             self.step_counter = Some(*step as *const i64);
         }
-        self.segments.last_mut().expect("a segment").push(op);
+        let segment = self.segments.last_mut().expect("a segment");
+        if let (true, Some(last)) = (self.fuse, segment.last_mut()) {
+            if last.absorb(&op) {
+                return Ok(());
+            }
+        }
+        segment.push(op);
+        Ok(())
     }
 
     /// Starts a new segment; returns the index of the one it closed.
@@ -144,30 +168,30 @@ impl Program {
     /// # Safety
     /// As [`Program::run_segment`]; only meaningful when no operator runs in Python.
     pub unsafe fn run_steps(&mut self, n_steps: u64) {
-        let Program { segments, probes, step_counter, scratch, pool, step_segments } = self;
-        let n_step = step_segments.unwrap_or(segments.len()).min(segments.len());
-        let step = &mut segments[..n_step];
-        let mut steps = |pool: Option<&ThreadPool>| {
-            for _ in 0..n_steps {
-                for ops in step.iter_mut() {
-                    run_ops(ops, scratch, pool);
-                }
-                sample_probes(probes, *step_counter);
-            }
-        };
-        match pool {
-            None => steps(None),
+        match self.pool.take() {
+            None => self.steps(n_steps, None),
             Some(pool) => {
-                let pool: &ThreadPool = pool;
                 // The steps run on one of the pool's threads, so a parallel operator hands
                 // work to threads that are awake: waking the pool from outside for every
                 // operator would cost more than the operator.
-                let steps = Shared(&mut steps);
-                pool.install(move || {
-                    let steps = steps;
-                    (steps.0)(Some(pool))
-                });
+                let program = &mut *self;
+                pool.install(|| unsafe { program.steps(n_steps, Some(&pool)) });
+                self.pool = Some(pool);
             }
+        }
+    }
+
+    /// `n_steps` steps (the step's segments, then the probes), large operators on `pool`.
+    ///
+    /// # Safety
+    /// As [`Program::run_segment`].
+    unsafe fn steps(&mut self, n_steps: u64, pool: Option<&ThreadPool>) {
+        let n_step = self.step_segments.unwrap_or(self.segments.len()).min(self.segments.len());
+        for _ in 0..n_steps {
+            for ops in &mut self.segments[..n_step] {
+                run_ops(ops, &mut self.scratch, pool);
+            }
+            sample_probes(&mut self.probes, self.step_counter);
         }
     }
 

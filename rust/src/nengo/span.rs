@@ -1,5 +1,42 @@
 //! Where an operator's operand lives: float64 elements in memory that Python owns.
 
+use super::error::{NengoError, NengoResult};
+
+/// Bytes of the memory an operand touches, `start..end` (what overlap checks compare).
+pub type Bytes = std::ops::Range<usize>;
+
+/// The lowest and highest element offset (from the first element) that an array of `shape`
+/// with byte `strides` reaches; `(0, -1)` for an empty array. Strides must be whole float64s.
+pub fn extent(shape: &[usize], strides: &[isize]) -> NengoResult<(isize, isize)> {
+    let (mut low, mut high) = (0isize, 0isize);
+    for (&dim, &stride) in shape.iter().zip(strides) {
+        if stride % 8 != 0 {
+            return Err(NengoError::Invalid(format!("stride {stride} bytes is not a multiple of float64")));
+        }
+        if dim == 0 {
+            return Ok((0, -1));
+        }
+        let reach = (dim as isize - 1) * (stride / 8);
+        if reach < 0 {
+            low += reach;
+        } else {
+            high += reach;
+        }
+    }
+    Ok((low, high))
+}
+
+/// The bytes of `len` values of `T` from `ptr` (empty for none).
+pub fn bytes_of<T>(ptr: *const T, len: usize) -> Bytes {
+    let start = ptr as usize;
+    start..start + len * std::mem::size_of::<T>()
+}
+
+/// Whether two byte ranges share a byte.
+pub fn overlap(a: &Bytes, b: &Bytes) -> bool {
+    a.start < b.end && b.start < a.end && !a.is_empty() && !b.is_empty()
+}
+
 /// A float64 array addressed in place: a base pointer and the element offsets, in the
 /// array's logical (C) order, of the elements the operator touches.
 ///
@@ -15,6 +52,50 @@ pub enum Span {
 }
 
 impl Span {
+    /// `offsets` (from `ptr`) of an array whose elements span offsets `extent` (as
+    /// [`extent`] gives them): each offset must be inside it.
+    pub fn gather(ptr: *mut f64, offsets: Vec<isize>, extent: (isize, isize), what: &str) -> NengoResult<Span> {
+        let (low, high) = extent;
+        if let Some(bad) = offsets.iter().find(|&&o| o < low || o > high) {
+            return Err(NengoError::OutOfRange(format!(
+                "{what}: offset {bad} outside the signal's elements [{low}, {high}]"
+            )));
+        }
+        Ok(Span::Gather { ptr, offsets })
+    }
+
+    /// The bytes the elements lie in (for a gather, from its lowest to its highest element).
+    pub fn bytes(&self) -> Bytes {
+        match self {
+            Span::Contiguous { ptr, len } => bytes_of(*ptr, *len),
+            Span::Gather { ptr, offsets } => match (offsets.iter().min(), offsets.iter().max()) {
+                (Some(&low), Some(&high)) => {
+                    let start = ptr.wrapping_offset(low) as usize;
+                    start..ptr.wrapping_offset(high + 1) as usize
+                }
+                _ => 0..0,
+            },
+        }
+    }
+
+    /// Whether the elements are consecutive and start right after those of `before`
+    /// (consecutive too): the two can be one span.
+    pub fn continues(&self, before: &Span) -> bool {
+        match (before, self) {
+            (Span::Contiguous { ptr, len }, Span::Contiguous { ptr: next, .. }) => ptr.wrapping_add(*len) == *next,
+            _ => false,
+        }
+    }
+
+    /// Appends the elements of `next`, which [`Span::continues`] this span.
+    pub fn extend(&mut self, next: &Span) {
+        if let (Span::Contiguous { len, .. }, Span::Contiguous { len: more, .. }) = (self, next) {
+            *len += more;
+        } else {
+            unreachable!("only consecutive spans are extended");
+        }
+    }
+
     /// Number of elements.
     pub fn len(&self) -> usize {
         match self {

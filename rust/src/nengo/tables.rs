@@ -7,6 +7,7 @@
 //! in the same order, with Python's `int()` (truncation), `round()` (ties to even) and `%`
 //! (the sign of the divisor) on float64 values, so every step picks the row nengo picks.
 
+use super::error::{check_len, NengoError, NengoResult};
 use super::span::Span;
 
 /// How the row is chosen from the time `t`.
@@ -23,6 +24,49 @@ pub enum RowRule {
 }
 
 impl RowRule {
+    /// `rule` (`presentation`, needing `presentation_time`; `piecewise`, needing the sorted
+    /// `times`, one fewer than the `n_rows` rows, whose first row holds the zeros before the
+    /// first time; `periodic`) at time step `dt`.
+    pub fn from_spec(
+        rule: &str,
+        dt: f64,
+        presentation_time: Option<f64>,
+        times: Option<Vec<f64>>,
+        n_rows: usize,
+    ) -> NengoResult<Self> {
+        let invalid = |what: String| Err(NengoError::Invalid(format!("table process: {what}")));
+        if !(dt.is_finite() && dt > 0.0) {
+            return invalid(format!("dt must be finite and > 0, got {dt}"));
+        }
+        match (rule, presentation_time, times) {
+            ("presentation", Some(presentation_time), None) => {
+                if !(presentation_time.is_finite() && presentation_time > 0.0) {
+                    return invalid(format!("presentation_time must be finite and > 0, got {presentation_time}"));
+                }
+                Ok(RowRule::Presentation { dt, presentation_time })
+            }
+            ("piecewise", None, Some(times)) => {
+                if times.iter().any(|x| x.is_nan()) || !times.windows(2).all(|w| w[0] <= w[1]) {
+                    return invalid("times must be sorted and not NaN".to_string());
+                }
+                if n_rows != times.len() + 1 {
+                    return invalid(format!("rows: {n_rows} rows for {} times (one more needed)", times.len()));
+                }
+                Ok(RowRule::Piecewise { dt, times })
+            }
+            ("periodic", None, None) => Ok(RowRule::Periodic { dt }),
+            ("presentation" | "piecewise" | "periodic", ..) => invalid(format!(
+                "rule {rule:?} takes {}",
+                match rule {
+                    "presentation" => "presentation_time and no times",
+                    "piecewise" => "times and no presentation_time",
+                    _ => "neither presentation_time nor times",
+                }
+            )),
+            (other, ..) => invalid(format!("unknown rule {other:?}")),
+        }
+    }
+
     /// The row of a table of `n_rows` rows for time `t`, or `None` where nengo's step raises
     /// (a time whose index is not finite: `int()` and `round()` of NaN or infinity).
     pub fn row(&self, t: f64, n_rows: usize) -> Option<usize> {
@@ -65,6 +109,25 @@ pub struct TableProcess {
 }
 
 impl TableProcess {
+    /// Emits rows of the `n_rows × output.len()` table at `rows` (row-major, consecutive)
+    /// chosen by `rule` from the time at `time`. Row indices are computed in float64, exact
+    /// below 2^53 rows.
+    pub fn new(
+        rule: RowRule,
+        rows: *const f64,
+        n_rows: usize,
+        width: usize,
+        time: *const f64,
+        output: Span,
+        inc: bool,
+    ) -> NengoResult<Self> {
+        if n_rows == 0 || n_rows as u64 > 1 << 53 {
+            return Err(NengoError::Invalid(format!("table process: rows must have 1 to 2^53 rows, got {n_rows}")));
+        }
+        check_len("table process output", output.len(), width)?;
+        Ok(TableProcess { rule, rows, n_rows, time, output, inc })
+    }
+
     /// One step. Where nengo's step would raise (see [`RowRule::row`]) the output becomes NaN.
     ///
     /// # Safety

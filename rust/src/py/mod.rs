@@ -31,6 +31,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<runner::PyNetworkRunner>()?;
     m.add_class::<convert::PyProjectionSpec>()?;
     m.add_class::<nengo::PyNengoProgram>()?;
+    m.add("OverlapError", m.py().get_type::<nengo::OverlapError>())?;
     m.add_function(wrap_pyfunction!(nengo_neurons::nengo_step_neurons, m)?)?;
     m.add_function(wrap_pyfunction!(convert::build_synapse_table, m)?)?;
     m.add_function(wrap_pyfunction!(convert::supported_kernels, m)?)?;

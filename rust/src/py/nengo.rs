@@ -1,45 +1,50 @@
 //! Binding of the nengo operator program: Python lowers operators into calls here.
 //!
-//! Operands arrive as numpy arrays (nengo's signals) with optional element offsets; the
-//! program keeps a reference to every array it addresses, so the memory stays alive and in
-//! place for as long as the program exists, and checks each offset against its array's
-//! extent, so no operator reads or writes outside the arrays it was given.
+//! Conversions only: operands arrive as numpy arrays (nengo's signals) with optional element
+//! offsets and become [`Span`]s; the program keeps a reference to every array it addresses,
+//! so the memory stays alive and in place for as long as the program exists. Parsing and
+//! checking (lengths, offsets against the array's extent, specs, the overlap rule) live in
+//! `crate::nengo`, which reports one error type, [`NengoError`], turned into Python's
+//! exceptions here in one place.
 
 use numpy::{Element, IntoPyArray, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
+use pyo3::create_exception;
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 
+use crate::nengo::error::{NengoError, NengoResult};
 use crate::nengo::filters::{FilterKind, LinearFilter};
-use crate::nengo::learning::{LearningRule, Rule};
-use crate::nengo::neurons::NeuronKind;
-use crate::nengo::noise::{LegacyRandomState, NoiseDist, WhiteNoise, MT_N};
-use crate::nengo::ops::{Matrix, Op, Pattern};
+use crate::nengo::learning::LearningRule;
+use crate::nengo::noise::{LegacyRandomState, WhiteNoise};
+use crate::nengo::ops::{Matrix, Op};
 use crate::nengo::program::Program;
-use crate::nengo::span::Span;
+use crate::nengo::span::{extent, Span};
 use crate::nengo::tables::{RowRule, TableProcess};
+
+create_exception!(
+    _engine,
+    OverlapError,
+    PyValueError,
+    "An operator whose written elements overlap the ones its step reads."
+);
+
+impl From<NengoError> for PyErr {
+    fn from(error: NengoError) -> PyErr {
+        match error {
+            NengoError::Invalid(message) => PyValueError::new_err(message),
+            NengoError::OutOfRange(message) => PyIndexError::new_err(message),
+            NengoError::Overlap(message) => OverlapError::new_err(message),
+        }
+    }
+}
 
 /// An operand: a float64 array and, optionally, the element offsets (from its first element)
 /// of the elements used, in order. Without offsets the array must be C-contiguous.
 type Operand<'py> = (Bound<'py, PyArrayDyn<f64>>, Option<PyReadonlyArray1<'py, i64>>);
 
-/// Lowest and highest element offset an array's shape and strides reach.
-fn extent(array: &Bound<'_, PyArrayDyn<f64>>) -> PyResult<(isize, isize)> {
-    let (mut low, mut high) = (0isize, 0isize);
-    for (&dim, &stride) in array.shape().iter().zip(array.strides()) {
-        if stride % 8 != 0 {
-            return Err(PyValueError::new_err(format!("stride {stride} bytes is not a multiple of float64")));
-        }
-        if dim == 0 {
-            return Ok((0, -1));
-        }
-        let reach = (dim as isize - 1) * (stride / 8);
-        if reach < 0 {
-            low += reach;
-        } else {
-            high += reach;
-        }
-    }
-    Ok((low, high))
+/// The element extent (lowest, highest offset) of `array` (see `span::extent`).
+fn array_extent(array: &Bound<'_, PyArrayDyn<f64>>) -> NengoResult<(isize, isize)> {
+    extent(array.shape(), array.strides())
 }
 
 fn check_writeable(array: &Bound<'_, PyArrayDyn<f64>>, what: &str) -> PyResult<()> {
@@ -47,7 +52,7 @@ fn check_writeable(array: &Bound<'_, PyArrayDyn<f64>>, what: &str) -> PyResult<(
     if writeable {
         Ok(())
     } else {
-        Err(PyValueError::new_err(format!("{what}: the signal is read-only")))
+        Err(NengoError::Invalid(format!("{what}: the signal is read-only")).into())
     }
 }
 
@@ -69,7 +74,7 @@ impl PyNengoProgram {
     /// The address of a C-contiguous array the program only reads (a matrix or a table).
     fn keep_contiguous(&mut self, array: &Bound<'_, PyArrayDyn<f64>>, what: &str) -> PyResult<*const f64> {
         if !array.is_c_contiguous() {
-            return Err(PyValueError::new_err(format!("{what} must be C-contiguous")));
+            return Err(NengoError::Invalid(format!("{what} must be C-contiguous")).into());
         }
         Ok(self.keep(array))
     }
@@ -82,16 +87,10 @@ impl PyNengoProgram {
         let ptr = self.keep(array);
         match offsets {
             None if array.is_c_contiguous() => Ok(Span::Contiguous { ptr, len: array.len() }),
-            None => Err(PyValueError::new_err(format!("{what}: a non-contiguous signal needs offsets"))),
+            None => Err(NengoError::Invalid(format!("{what}: a non-contiguous signal needs offsets")).into()),
             Some(offsets) => {
-                let (low, high) = extent(array)?;
                 let offsets: Vec<isize> = offsets.as_array().iter().map(|&o| o as isize).collect();
-                if let Some(bad) = offsets.iter().find(|&&o| o < low || o > high) {
-                    return Err(PyIndexError::new_err(format!(
-                        "{what}: offset {bad} outside the signal's elements [{low}, {high}]"
-                    )));
-                }
-                Ok(Span::Gather { ptr, offsets })
+                Ok(Span::gather(ptr, offsets, array_extent(array)?, what)?)
             }
         }
     }
@@ -100,34 +99,21 @@ impl PyNengoProgram {
         self.span(&(array.clone(), None), writes, what)
     }
 
-    fn pattern(indptr: Vec<usize>, indices: Vec<usize>, n_cols: usize, n_entries: usize) -> PyResult<Pattern> {
-        let sorted = indptr.windows(2).all(|w| w[0] <= w[1]);
-        if indptr.is_empty() || !sorted || indptr.last() != Some(&indices.len()) || indices.len() != n_entries {
-            return Err(PyValueError::new_err("sparse pattern: indptr does not match the entries"));
-        }
-        if let Some(bad) = indices.iter().find(|&&c| c >= n_cols) {
-            return Err(PyIndexError::new_err(format!("sparse pattern: column {bad} >= {n_cols}")));
-        }
-        Ok(Pattern { indptr, indices })
-    }
-}
-
-fn check_len(what: &str, got: usize, want: usize) -> PyResult<()> {
-    if got == want {
-        Ok(())
-    } else {
-        Err(PyValueError::new_err(format!("{what}: {got} elements where {want} are needed")))
+    fn push(&mut self, op: Op) -> PyResult<()> {
+        Ok(self.program.push(op)?)
     }
 }
 
 #[pymethods]
 impl PyNengoProgram {
     /// An empty program; its large operators (neuron populations, block products) use
-    /// `threads` threads (1 to 1024).
+    /// `threads` threads (1 to 1024). With `fuse`, an operator that does the same thing as
+    /// the one before it to the memory right after it is fused into it (`Op::absorb`).
     #[new]
-    #[pyo3(signature = (threads=1))]
-    fn new(threads: usize) -> PyResult<Self> {
-        let program = Program::with_threads(threads).map_err(PyValueError::new_err)?;
+    #[pyo3(signature = (threads=1, fuse=false))]
+    fn new(threads: usize, fuse: bool) -> PyResult<Self> {
+        let mut program = Program::with_threads(threads)?;
+        program.set_fuse(fuse);
         Ok(PyNengoProgram { program, arrays: Vec::new() })
     }
 
@@ -144,54 +130,42 @@ impl PyNengoProgram {
         dt: f64,
     ) -> PyResult<()> {
         if step.len() != 1 || time.len() != 1 {
-            return Err(PyValueError::new_err("TimeUpdate: step and time must be scalars"));
+            return Err(NengoError::Invalid("TimeUpdate: step and time must be scalars".into()).into());
         }
         check_writeable(time, "TimeUpdate time")?;
         let (step, time) = (self.keep(step), self.keep(time));
-        self.program.push(Op::TimeUpdate { step, time, dt });
-        Ok(())
+        self.push(Op::TimeUpdate { step, time, dt })
     }
 
     fn add_reset(&mut self, dst: Operand<'_>, value: f64) -> PyResult<()> {
         let dst = self.span(&dst, true, "Reset dst")?;
-        self.program.push(Op::Reset { dst, value });
-        Ok(())
+        self.push(Op::Reset { dst, value })
     }
 
     fn add_copy(&mut self, src: Operand<'_>, dst: Operand<'_>, inc: bool) -> PyResult<()> {
         let src = self.span(&src, false, "Copy src")?;
         let dst = self.span(&dst, true, "Copy dst")?;
-        check_len("Copy", src.len(), dst.len())?;
-        self.program.push(Op::Copy { src, dst, inc });
-        Ok(())
+        self.push(Op::copy(src, dst, inc)?)
     }
 
     fn add_elementwise_inc(&mut self, a: Operand<'_>, x: Operand<'_>, y: Operand<'_>) -> PyResult<()> {
         let a = self.span(&a, false, "ElementwiseInc A")?;
         let x = self.span(&x, false, "ElementwiseInc X")?;
         let y = self.span(&y, true, "ElementwiseInc Y")?;
-        check_len("ElementwiseInc A", a.len(), y.len())?;
-        check_len("ElementwiseInc X", x.len(), y.len())?;
-        self.program.push(Op::ElementwiseInc { a, x, y });
-        Ok(())
+        self.push(Op::elementwise_inc(a, x, y)?)
     }
 
     /// `y += a @ x` for a 2-D `a` with any strides.
     fn add_dot_inc(&mut self, a: &Bound<'_, PyArrayDyn<f64>>, x: Operand<'_>, y: Operand<'_>) -> PyResult<()> {
         let [rows, cols] = a.shape() else {
-            return Err(PyValueError::new_err("DotInc: A must be 2-D"));
+            return Err(NengoError::Invalid("DotInc: A must be 2-D".into()).into());
         };
         let (rows, cols) = (*rows, *cols);
-        extent(a)?;
-        let strides = a.strides();
-        let ptr = self.keep(a) as *const f64;
-        let matrix = Matrix { ptr, rows, cols, row_stride: strides[0] / 8, col_stride: strides[1] / 8 };
+        let strides = [a.strides()[0], a.strides()[1]];
+        let matrix = Matrix::new(self.keep(a), rows, cols, strides)?;
         let x = self.span(&x, false, "DotInc X")?;
         let y = self.span(&y, true, "DotInc Y")?;
-        check_len("DotInc X", x.len(), cols)?;
-        check_len("DotInc Y", y.len(), rows)?;
-        self.program.push(Op::DotInc { a: matrix, x, y });
-        Ok(())
+        self.push(Op::dot_inc(matrix, x, y)?)
     }
 
     /// `y += A @ x` for a block-sparse matrix: `blocks` (n_blocks, br, bc), C-contiguous.
@@ -204,19 +178,13 @@ impl PyNengoProgram {
         y: Operand<'_>,
     ) -> PyResult<()> {
         let [n_blocks, br, bc] = blocks.shape() else {
-            return Err(PyValueError::new_err("BsrDotInc: blocks must be 3-D"));
+            return Err(NengoError::Invalid("BsrDotInc: blocks must be 3-D".into()).into());
         };
         let (n_blocks, br, bc) = (*n_blocks, *br, *bc);
         let blocks = self.keep_contiguous(blocks, "BsrDotInc blocks")?;
         let x = self.span(&x, false, "BsrDotInc X")?;
         let y = self.span(&y, true, "BsrDotInc Y")?;
-        if bc == 0 || x.len() % bc != 0 {
-            return Err(PyValueError::new_err("BsrDotInc: X does not split into blocks"));
-        }
-        let pattern = Self::pattern(indptr, indices, x.len() / bc, n_blocks)?;
-        check_len("BsrDotInc Y", y.len(), (pattern.indptr.len() - 1) * br)?;
-        self.program.push(Op::BsrDotInc { blocks, br, bc, pattern, x, y });
-        Ok(())
+        self.push(Op::bsr_dot_inc(blocks, n_blocks, br, bc, indices, indptr, x, y)?)
     }
 
     /// `y += A @ x` for a CSR matrix (`data`, `indices`, `indptr`).
@@ -232,10 +200,7 @@ impl PyNengoProgram {
         let data = self.keep_contiguous(data, "SparseDotInc data")?;
         let x = self.span(&x, false, "SparseDotInc X")?;
         let y = self.span(&y, true, "SparseDotInc Y")?;
-        let pattern = Self::pattern(indptr, indices, x.len(), n_entries)?;
-        check_len("SparseDotInc Y", y.len(), pattern.indptr.len() - 1)?;
-        self.program.push(Op::CsrDotInc { data, pattern, x, y });
-        Ok(())
+        self.push(Op::csr_dot_inc(data, n_entries, indices, indptr, x, y)?)
     }
 
     /// A `SimNeurons` step; `j`, `out` and `states` contiguous, of equal length and disjoint.
@@ -248,19 +213,10 @@ impl PyNengoProgram {
         out: &Bound<'_, PyArrayDyn<f64>>,
         states: Vec<Bound<'_, PyArrayDyn<f64>>>,
     ) -> PyResult<()> {
-        let kind = NeuronKind::from_spec(name, &params).map_err(PyValueError::new_err)?;
-        check_len(&format!("{name} states"), states.len(), kind.n_states())?;
         let j = self.contiguous(j, false, "SimNeurons J")?;
         let out = self.contiguous(out, true, "SimNeurons output")?;
-        check_len("SimNeurons output", out.len(), j.len())?;
-        let mut spans = Vec::with_capacity(states.len());
-        for state in &states {
-            let span = self.contiguous(state, true, "SimNeurons state")?;
-            check_len("SimNeurons state", span.len(), j.len())?;
-            spans.push(span);
-        }
-        self.program.push(Op::Neurons { kind, dt, j, out, states: spans });
-        Ok(())
+        let states = states.iter().map(|s| self.contiguous(s, true, "SimNeurons state")).collect::<PyResult<_>>()?;
+        self.push(Op::neurons(name, &params, dt, j, out, states)?)
     }
 
     /// A linear filter step. `form` is nengo's step class (`NoX`, `OneX`, `NoD`, `General`);
@@ -278,31 +234,11 @@ impl PyNengoProgram {
         state: &Bound<'_, PyArrayDyn<f64>>,
         inc: bool,
     ) -> PyResult<()> {
-        let kind = match form {
-            "NoX" => FilterKind::NoX { d },
-            "OneX" => {
-                check_len("OneX filter", a.len(), 1)?;
-                FilterKind::OneX { a: a[0], b: b[0] * c[0] }
-            }
-            "NoD" | "General" => {
-                let order = b.len();
-                check_len("filter A", a.len(), order * order)?;
-                check_len("filter C", c.len(), order)?;
-                if form == "NoD" {
-                    FilterKind::NoD { a, b, c }
-                } else {
-                    FilterKind::General { a, b, c, d }
-                }
-            }
-            other => return Err(PyValueError::new_err(format!("unknown filter form {other:?}"))),
-        };
+        let kind = FilterKind::from_form(form, a, b, c, d)?;
         let input = self.span(&input, false, "filter input")?;
         let output = self.span(&output, true, "filter output")?;
         let state = self.contiguous(state, true, "filter state")?;
-        check_len("filter output", output.len(), input.len())?;
-        check_len("filter state", state.len(), kind.order() * input.len())?;
-        self.program.push(Op::Filter(LinearFilter { kind, input, output, state, inc }));
-        Ok(())
+        self.push(Op::Filter(LinearFilter::new(kind, input, output, state, inc)?))
     }
 
     /// An input process emitting row `rule(t)` of `rows` (n_rows × width, C-contiguous) into
@@ -324,56 +260,24 @@ impl PyNengoProgram {
         presentation_time: Option<f64>,
         times: Option<Vec<f64>>,
     ) -> PyResult<()> {
-        let invalid = |what: String| Err(PyValueError::new_err(format!("table process: {what}")));
-        if !(dt.is_finite() && dt > 0.0) {
-            return invalid(format!("dt must be finite and > 0, got {dt}"));
-        }
         let [n_rows, width] = rows.shape() else {
-            return invalid(format!("rows must be 2-D, got shape {:?}", rows.shape()));
+            return Err(
+                NengoError::Invalid(format!("table process: rows must be 2-D, got shape {:?}", rows.shape())).into()
+            );
         };
         let (n_rows, width) = (*n_rows, *width);
-        // Row indices are computed in float64, exact below 2^53.
-        if n_rows == 0 || n_rows as u64 > 1 << 53 {
-            return invalid(format!("rows must have 1 to 2^53 rows, got {n_rows}"));
-        }
         if time.len() != 1 {
-            return invalid(format!("time must be a scalar signal, got {} elements", time.len()));
+            return Err(NengoError::Invalid(format!(
+                "table process: time must be a scalar signal, got {} elements",
+                time.len()
+            ))
+            .into());
         }
-        let rule = match (rule, presentation_time, times) {
-            ("presentation", Some(presentation_time), None) => {
-                if !(presentation_time.is_finite() && presentation_time > 0.0) {
-                    return invalid(format!("presentation_time must be finite and > 0, got {presentation_time}"));
-                }
-                RowRule::Presentation { dt, presentation_time }
-            }
-            ("piecewise", None, Some(times)) => {
-                if times.iter().any(|x| x.is_nan()) || !times.windows(2).all(|w| w[0] <= w[1]) {
-                    return invalid("times must be sorted and not NaN".to_string());
-                }
-                if n_rows != times.len() + 1 {
-                    return invalid(format!("rows: {n_rows} rows for {} times (one more needed)", times.len()));
-                }
-                RowRule::Piecewise { dt, times }
-            }
-            ("periodic", None, None) => RowRule::Periodic { dt },
-            ("presentation" | "piecewise" | "periodic", ..) => {
-                return invalid(format!(
-                    "rule {rule:?} takes {}",
-                    match rule {
-                        "presentation" => "presentation_time and no times",
-                        "piecewise" => "times and no presentation_time",
-                        _ => "neither presentation_time nor times",
-                    }
-                ));
-            }
-            (other, ..) => return invalid(format!("unknown rule {other:?}")),
-        };
+        let rule = RowRule::from_spec(rule, dt, presentation_time, times, n_rows)?;
         let rows = self.keep_contiguous(rows, "table process rows")?;
         let output = self.span(&output, true, "table process output")?;
-        check_len("table process output", output.len(), width)?;
         let time = self.keep(time) as *const f64;
-        self.program.push(Op::Table(TableProcess { rule, rows, n_rows, time, output, inc }));
-        Ok(())
+        self.push(Op::Table(TableProcess::new(rule, rows, n_rows, width, time, output, inc)?))
     }
 
     /// A `WhiteNoise` process writing `output` (set or added, `inc`): one sample of `dist`
@@ -389,11 +293,10 @@ impl PyNengoProgram {
         output: Operand<'_>,
         inc: bool,
     ) -> PyResult<usize> {
-        let dist = NoiseDist::from_spec(dist, &params).map_err(PyValueError::new_err)?;
         let output = self.span(&output, true, "noise output")?;
-        let rng = LegacyRandomState::from_state(&[0; MT_N], MT_N, None).map_err(PyValueError::new_err)?;
+        let noise = WhiteNoise::new(dist, &params, alpha, output, inc)?;
         let id = self.program.noises_mut().count();
-        self.program.push(Op::Noise(WhiteNoise { rng, dist, alpha, output, inc }));
+        self.push(Op::Noise(noise))?;
         Ok(id)
     }
 
@@ -407,11 +310,10 @@ impl PyNengoProgram {
         has_gauss: bool,
         gauss: f64,
     ) -> PyResult<()> {
-        let key = key.as_slice().map_err(|_| PyValueError::new_err("noise state: key must be contiguous"))?;
-        let state = LegacyRandomState::from_state(key, pos, has_gauss.then_some(gauss))
-            .map_err(|e| PyValueError::new_err(format!("noise state: {e}")))?;
+        let key = key.as_slice().map_err(|_| NengoError::Invalid("noise state: key must be contiguous".into()))?;
+        let state = LegacyRandomState::from_state(key, pos, has_gauss.then_some(gauss))?;
         if !self.program.set_noise_state(id, state) {
-            return Err(PyIndexError::new_err(format!("no noise operator {id}")));
+            return Err(NengoError::OutOfRange(format!("no noise operator {id}")).into());
         }
         Ok(())
     }
@@ -436,35 +338,10 @@ impl PyNengoProgram {
         let pre = self.span(&pre, false, "learning rule pre")?;
         let post = self.span(&post, false, "learning rule post")?;
         let delta = self.span(&delta, true, "learning rule delta")?;
-        let size = pre.len() * post.len();
-        check_len(&format!("{rule} delta"), delta.len(), size)?;
         let extra = extra.map(|e| self.span(&e, false, "learning rule input")).transpose()?;
         let matrix = matrix.map(|m| self.span(&m, false, "learning rule matrix")).transpose()?;
-        let need = |what: &str, span: &Option<Span>, len: usize| match span {
-            Some(span) => check_len(&format!("{rule} {what}"), span.len(), len),
-            None => Err(PyValueError::new_err(format!("{rule} needs {what}"))),
-        };
-        let rule = match rule {
-            "PES" => Rule::Pes { alpha },
-            "BCM" => {
-                need("theta", &extra, post.len())?;
-                Rule::Bcm { alpha }
-            }
-            "Oja" => {
-                need("weights", &matrix, size)?;
-                Rule::Oja { alpha, beta }
-            }
-            "Voja" => {
-                need("learning signal", &extra, 1)?;
-                need("encoders", &matrix, size)?;
-                let scale = scale.ok_or_else(|| PyValueError::new_err("Voja needs scale"))?;
-                check_len("Voja scale", scale.len(), post.len())?;
-                Rule::Voja { alpha, scale }
-            }
-            other => return Err(PyValueError::new_err(format!("unknown learning rule {other:?}"))),
-        };
-        self.program.push(Op::Learning(LearningRule { rule, pre, post, extra, matrix, delta }));
-        Ok(())
+        let rule = LearningRule::new(rule, alpha, pre, post, delta, extra, matrix, beta, scale)?;
+        self.push(Op::Learning(rule))
     }
 
     /// Closes the current segment (a Python operator runs next); returns its index.
@@ -478,7 +355,7 @@ impl PyNengoProgram {
         if self.program.end_step(n) {
             Ok(())
         } else {
-            Err(PyIndexError::new_err(format!("end_step({n}): only {} segments", self.program.n_segments())))
+            Err(NengoError::OutOfRange(format!("end_step({n}): only {} segments", self.program.n_segments())).into())
         }
     }
 
@@ -495,7 +372,7 @@ impl PyNengoProgram {
     /// Probes a signal every `period` steps; returns the probe's id for `take_samples`.
     fn add_probe(&mut self, signal: Operand<'_>, period: f64) -> PyResult<usize> {
         if period.is_nan() || period <= 0.0 {
-            return Err(PyValueError::new_err(format!("probe period must be > 0 steps, got {period}")));
+            return Err(NengoError::Invalid(format!("probe period must be > 0 steps, got {period}")).into());
         }
         let signal = self.span(&signal, false, "probe")?;
         Ok(self.program.add_probe(signal, period))
@@ -503,7 +380,7 @@ impl PyNengoProgram {
 
     fn run_segment(&mut self, segment: usize) -> PyResult<()> {
         if segment >= self.program.n_segments() {
-            return Err(PyIndexError::new_err(format!("no segment {segment}")));
+            return Err(NengoError::OutOfRange(format!("no segment {segment}")).into());
         }
         // SAFETY: every span points into an array held by `self.arrays`, checked at build.
         unsafe { self.program.run_segment(segment) };
@@ -516,6 +393,14 @@ impl PyNengoProgram {
     }
 
     /// Runs `n_steps` whole steps and samples the probes (no Python operators in between).
+    ///
+    /// The GIL stays held while Rust steps, unlike the spiking runner's `advance`: every
+    /// span points into a numpy array that Python code may read, write, or make a new view
+    /// of at any moment it runs (`sim.signals`, a probe's user, another thread of the
+    /// script), and numpy gives no lock but the GIL. Released, another thread could write
+    /// an array while an operator reads it (a data race, undefined behaviour in Rust) or
+    /// see a half-written step. The steps still use every core when `threads` > 1: rayon's
+    /// pool runs them and does not need the GIL.
     fn run_steps(&mut self, n_steps: u64) {
         // SAFETY: as in `run_segment`.
         unsafe { self.program.run_steps(n_steps) };
@@ -524,7 +409,7 @@ impl PyNengoProgram {
     /// The samples of probe `id` since the last call, one row per sample of `size` elements.
     fn take_samples<'py>(&mut self, py: Python<'py>, id: usize, size: usize) -> PyResult<Bound<'py, PyArray2<f64>>> {
         if id >= self.program.n_probes() {
-            return Err(PyIndexError::new_err(format!("no probe {id}")));
+            return Err(NengoError::OutOfRange(format!("no probe {id}")).into());
         }
         let samples = self.program.take_samples(id);
         let rows = samples.len().checked_div(size).unwrap_or(0);

@@ -21,7 +21,7 @@ pub fn nengo_step_neurons(
     mut states: Vec<PyReadwriteArray1<f64>>,
     n_steps: usize,
 ) -> PyResult<()> {
-    let kind = NeuronKind::from_spec(name, &params).map_err(PyValueError::new_err)?;
+    let kind = NeuronKind::from_spec(name, &params)?;
     if states.len() != kind.n_states() {
         return Err(PyValueError::new_err(format!(
             "{name} takes {} state arrays, got {}",

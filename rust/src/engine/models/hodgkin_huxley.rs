@@ -1,9 +1,13 @@
-//! Hodgkin-Huxley neuron (classic squid giant axon, per unit membrane area) with exponentially
-//! decaying synaptic currents; the executable specification is the numpy kernel of
-//! `python/spikeshard/models/hodgkin_huxley.py`, which this file mirrors formula by formula.
+//! Hodgkin-Huxley-type neurons (v and the gates m, h, n; g_na m³h and g_k n⁴ channels) with
+//! exponentially decaying synapses, and the classic squid giant axon among them; the
+//! executable specification is the numpy kernel of `python/spikeshard/models/hodgkin_huxley.py`,
+//! which this file mirrors formula by formula. A member of the family (`Family`) brings its
+//! rate functions and how its synapses enter the membrane (currents, or conductances with
+//! reversal potentials); the integration below is shared (`traub_miles.rs` is another member).
 //!
-//! Units inside the kernel: v in mV, time in ms, rates in 1/ms, conductances in mS/cm²,
-//! currents in µA/cm², capacitance in µF/cm² (so current / capacitance is in mV/ms).
+//! Units inside the kernel: v in mV, time in ms, rates in 1/ms; conductances, currents and
+//! capacitance in the family's units (mS/cm², µA/cm², µF/cm² for the squid axon; nS, pA, pF
+//! for Traub-Miles), so current / capacitance is in mV/ms.
 //!
 //! Integration: at the start of each step a neuron is *active* if v > v_active or
 //! v + dt dv/dt > v_active, else *quiet*; active neurons split the step into the fine sub-steps,
@@ -31,17 +35,36 @@
 //! both of its sides give every lane the same numbers, so results do not depend on which
 //! neurons share a chunk (or a thread, or a rank).
 
+use std::fmt;
+
 use super::constants::{kernel_constants, ConstantReader};
 use super::{update_then_add_input, InputAfterStep, Kernel, Model, StepContext};
 use crate::engine::error::{invalid, EngineError};
 use crate::engine::fastmath;
 use crate::engine::fastmath::mul_add;
 
-/// State variables: v (mV), m, h, n, i_syn_ex (µA/cm²), i_syn_in (µA/cm²).
+/// State variables of the squid axon: v (mV), m, h, n, i_syn_ex, i_syn_in (µA/cm²).
 pub const STATE: &[&str] = &["v", "m", "h", "n", "i_syn_ex", "i_syn_in"];
 pub const N_STATE: usize = 6;
-const I_EX: usize = 4;
-const I_IN: usize = 5;
+/// The synaptic variables (currents or conductances) among the state variables.
+const SYN_EX: usize = 4;
+const SYN_IN: usize = 5;
+
+/// A member of the family: its rate functions and synapses. The kernel is generic over it, so
+/// each member's rates are inlined into the vectorised loops.
+pub trait Family: Clone + fmt::Debug + Send + Sync + 'static {
+    /// alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n (1/ms) at v (mV), v within
+    /// +-`V_RATE_LIMIT`.
+    fn rates(&self, v: f64) -> [f64; 6];
+
+    /// How synaptic variables (x_ex, x_in), plus an injected current, enter the membrane:
+    /// (their current at v = 0, their conductance), so that the synaptic current is
+    /// `drive - conductance v`.
+    fn synaptic(&self, x: (f64, f64), injected: f64) -> (f64, f64);
+
+    /// Whether the inhibitory input is subtracted (conductances keep its magnitude).
+    const SUBTRACTS_INHIBITORY_INPUT: bool;
+}
 
 /// Neurons advanced together: four AVX2 or two AVX-512 vectors per loop, which leaves the
 /// out-of-order core independent work while one vector waits on a division or an exp.
@@ -60,7 +83,7 @@ kernel_constants! {
         h_seconds,
         /// Relaxation rate (1/ms) above which the excess is integrated exponentially (2.5/h).
         lambda0,
-        /// Decay of the synaptic currents over half and a whole sub-step.
+        /// Decay of the synaptic variables over half and a whole sub-step.
         p_ex_half,
         p_ex_full,
         p_in_half,
@@ -69,26 +92,21 @@ kernel_constants! {
 }
 
 kernel_constants! {
-    /// The membrane and the rate functions.
+    /// The membrane, the spike and the classes of neurons, shared by the family.
     pub struct CellConstants {
-        /// 1 / c_m (cm²/µF).
+        /// 1 / c_m.
         inv_c_m,
-        /// Maximal conductances (mS/cm²).
+        /// Maximal conductances.
         g_na,
         g_k,
         g_l,
         /// Sodium and potassium reversal potentials (mV).
         e_na,
         e_k,
-        /// g_l e_l + i_e (µA/cm²): the constant part of the membrane current.
+        /// g_l e_l + i_e: the constant part of the membrane current.
         gl_el_ie,
         /// Spike detection potential (mV).
         v_spike,
-        /// exp(2.5), exp(3), exp(1): turn exp(-(v + 65)/10) into the exponentials of the rates
-        /// centred at -40, -35 and -55 mV.
-        k_m,
-        k_h,
-        k_n,
         /// Potential (mV) that makes a neuron active when it is above it or heading there.
         v_active,
         /// The step (ms).
@@ -96,14 +114,25 @@ kernel_constants! {
     }
 }
 
-/// The kernel constants, computed in Python (`HodgkinHuxleyNeuron.constants`).
+kernel_constants! {
+    /// The squid axon's rate functions: exp(2.5), exp(3), exp(1) turn exp(-(v + 65)/10) into
+    /// the exponentials of the rates centred at -40, -35 and -55 mV.
+    pub struct SquidAxon {
+        k_m,
+        k_h,
+        k_n,
+    }
+}
+
+/// The kernel constants, computed in Python (the model's `constants`).
 #[derive(Clone, Debug)]
-pub struct HhConstants {
+pub struct HhConstants<F> {
     /// Sub-steps of active neurons (`max_substep`).
     pub fine: SubstepConstants,
     /// Sub-steps of quiet neurons (`max_substep_quiet`).
     pub quiet: SubstepConstants,
     pub cell: CellConstants,
+    pub family: F,
 }
 
 impl SubstepConstants {
@@ -119,37 +148,87 @@ impl SubstepConstants {
     }
 }
 
-impl HhConstants {
-    pub fn read(c: &mut ConstantReader) -> Result<Self, EngineError> {
+impl<F> HhConstants<F> {
+    /// Reads the shared constants; `family` reads the member's own.
+    pub fn read(
+        c: &mut ConstantReader,
+        family: impl FnOnce(&mut ConstantReader) -> Result<F, EngineError>,
+    ) -> Result<Self, EngineError> {
         Ok(Self {
             fine: SubstepConstants::checked(c, "fine")?,
             quiet: SubstepConstants::checked(c, "quiet")?,
             cell: CellConstants::read(c, "")?,
+            family: family(c)?,
         })
     }
 
-    /// Every constant's name, as `HodgkinHuxleyNeuron.constants` gives them.
-    pub fn names() -> Vec<String> {
+    /// Every constant's name, as the Python model's `constants` gives them: the shared ones
+    /// and the member's `family_names`.
+    pub fn names(family_names: &[&str]) -> Vec<String> {
         let prefixed = |prefix: &'static str| SubstepConstants::NAMES.iter().map(move |n| format!("{prefix}{n}"));
-        prefixed("fine_").chain(prefixed("quiet_")).chain(CellConstants::NAMES.iter().map(|n| n.to_string())).collect()
+        let shared = CellConstants::NAMES.iter().chain(family_names).map(|n| n.to_string());
+        prefixed("fine_").chain(prefixed("quiet_")).chain(shared).collect()
     }
+}
+
+impl Family for SquidAxon {
+    /// The textbook rates, from one exponential: exp(-(v + 65)/720) to the powers 9, 36, 40,
+    /// 72 gives the exponentials with denominators 80, 20, 18, 10 mV (720 = lcm(10, 18, 20,
+    /// 80)).
+    #[inline(always)]
+    fn rates(&self, v: f64) -> [f64; 6] {
+        // |argument| <= 1.5: no clamping needed inside the exponential.
+        let b = fastmath::exp_in_range((v + 65.0) * NEG_INV_720);
+        let b2 = b * b;
+        let b4 = b2 * b2;
+        let b8 = b4 * b4;
+        let e80 = b8 * b;
+        let e40 = e80 * e80;
+        let e20 = e40 * e40;
+        let e18 = e20 * b4;
+        let e10 = e20 * e20;
+        let (num_m, den_m) = vtrap(mul_add(v, 0.1, 4.0), e10, self.k_m);
+        let (num_n, den_n) = vtrap(mul_add(v, 0.1, 5.5), e10, self.k_n);
+        let den_h = mul_add(e10, self.k_h, 1.0);
+        // One division gives the three reciprocals 1/den_m, 1/den_n, 1/den_h.
+        let dd = den_m * den_n;
+        let q = 1.0 / (dd * den_h);
+        let qh = q * den_h;
+        [num_m * (qh * den_n), 4.0 * e18, 0.07 * e20, q * dd, 0.1 * num_n * (qh * den_m), 0.125 * e80]
+    }
+
+    /// Synaptic currents (µA/cm²): the injected current adds to them, no conductance.
+    #[inline(always)]
+    fn synaptic(&self, (i_ex, i_in): (f64, f64), injected: f64) -> (f64, f64) {
+        (i_ex + i_in + injected, 0.0)
+    }
+
+    const SUBTRACTS_INHIBITORY_INPUT: bool = false;
 }
 
 pub const MODEL: Model = Model {
     name: "hodgkin_huxley",
     state: STATE,
-    constant_names: HhConstants::names,
-    new: |c: &mut ConstantReader, _key| Ok(Box::new(HodgkinHuxley { c: HhConstants::read(c)?, order: Vec::new() })),
+    constant_names: || HhConstants::<SquidAxon>::names(SquidAxon::NAMES),
+    new: |c: &mut ConstantReader, _key| {
+        Ok(Box::new(HodgkinHuxley::new(HhConstants::read(c, |c| SquidAxon::read(c, ""))?)))
+    },
 };
 
 #[derive(Clone, Debug)]
-pub struct HodgkinHuxley {
-    pub c: HhConstants,
+pub struct HodgkinHuxley<F> {
+    pub c: HhConstants<F>,
     /// Scratch: the block's neurons ordered active first (kept so the step does not allocate).
     order: Vec<u32>,
 }
 
-impl Kernel for HodgkinHuxley {
+impl<F> HodgkinHuxley<F> {
+    pub fn new(c: HhConstants<F>) -> Self {
+        Self { c, order: Vec::new() }
+    }
+}
+
+impl<F: Family> Kernel for HodgkinHuxley<F> {
     fn update(
         &mut self,
         ctx: &StepContext,
@@ -171,35 +250,38 @@ impl Kernel for HodgkinHuxley {
     }
 }
 
-impl InputAfterStep for HodgkinHuxley {
-    /// The input is added to the synaptic currents at the end of the step.
+impl<F: Family> InputAfterStep for HodgkinHuxley<F> {
+    /// The input is added to the synaptic variables at the end of the step.
     fn input_variables(&self) -> &'static [usize] {
-        &[I_EX, I_IN]
+        &[SYN_EX, SYN_IN]
+    }
+
+    fn subtracts_inhibitory_input(&self) -> bool {
+        F::SUBTRACTS_INHIBITORY_INPUT
     }
 
     fn update_without_input(
         &mut self,
-        _ctx: &StepContext,
+        ctx: &StepContext,
         state: &mut [Vec<f64>],
         spiked: &mut [u8],
         spike_offset: &mut [f64],
     ) {
-        update(&self.c, state, spiked, spike_offset, &mut self.order);
+        update(&self.c, state, ctx.current, spiked, spike_offset, &mut self.order);
     }
 }
 
-/// exp(-(v + 65)/720) to the powers 9, 36, 40, 72 gives the exponentials with denominators
-/// 80, 20, 18, 10 mV (720 = lcm(10, 18, 20, 80)): one exp per rate evaluation.
+/// See `SquidAxon::rates`.
 const NEG_INV_720: f64 = -1.0 / 720.0;
 /// Below this |x|, x / (1 - exp(-x)) is evaluated by its Taylor series (removable singularity).
-const VTRAP_SMALL: f64 = 0.05;
+pub(crate) const VTRAP_SMALL: f64 = 0.05;
 const INV_12: f64 = 1.0 / 12.0;
 const INV_720: f64 = 1.0 / 720.0;
 /// A sub-step in which v would move by more than this (mV, at its initial rate) also takes the
 /// membrane's stiffness at the predicted end of the sub-step into account (very strong drive).
 const VIOLENT_DV: f64 = 20.0;
 /// The rate functions are evaluated at v limited to +-this (mV), where they stay finite.
-const V_RATE_LIMIT: f64 = 1000.0;
+pub const V_RATE_LIMIT: f64 = 1000.0;
 /// Below |z| = 0.5 the ETDRK4 weights come from Taylor series (their closed forms cancel).
 const ETD_TAYLOR_LIMIT: f64 = 0.5;
 /// RK4's weights: what the ETDRK4 weights are at z = 0.
@@ -277,15 +359,20 @@ const W4_TAYLOR: [f64; 15] = [
 
 /// x / (1 - e) with e = e10 k = exp(-x), as a numerator and a denominator that never vanish.
 #[inline(always)]
-fn vtrap(x: f64, e10: f64, k: f64) -> (f64, f64) {
+pub(crate) fn vtrap(x: f64, e10: f64, k: f64) -> (f64, f64) {
     let small = x.abs() < VTRAP_SMALL;
-    let taylor = mul_add(x, mul_add(x, mul_add(-x * x, INV_720, INV_12), 0.5), 1.0);
-    (if small { taylor } else { x }, if small { 1.0 } else { mul_add(-e10, k, 1.0) })
+    (if small { vtrap_taylor(x) } else { x }, if small { 1.0 } else { mul_add(-e10, k, 1.0) })
+}
+
+/// x / (1 - exp(-x)) = 1 + x/2 + x²/12 - x⁴/720 + ..., for |x| < `VTRAP_SMALL`.
+#[inline(always)]
+pub(crate) fn vtrap_taylor(x: f64) -> f64 {
+    mul_add(x, mul_add(x, mul_add(-x * x, INV_720, INV_12), 0.5), 1.0)
 }
 
 /// `x` limited to [lo, hi] by compares (NaN stays NaN, like `np.clip`).
 #[inline(always)]
-fn clip(x: f64, lo: f64, hi: f64) -> f64 {
+pub(crate) fn clip(x: f64, lo: f64, hi: f64) -> f64 {
     let x = if x < lo { lo } else { x };
     if x > hi {
         hi
@@ -294,52 +381,30 @@ fn clip(x: f64, lo: f64, hi: f64) -> f64 {
     }
 }
 
-/// dv/dt (mV/ms) and the total membrane conductance (mS/cm²).
+/// dv/dt (mV/ms) and the total membrane conductance, with the synapses' (drive, conductance).
 #[inline(always)]
-fn membrane(c: &HhConstants, y: [f64; 4], i_syn: f64) -> (f64, f64) {
+fn membrane<F>(c: &HhConstants<F>, y: [f64; 4], (syn_drive, syn_g): (f64, f64)) -> (f64, f64) {
     let [v, m, h, n] = y;
     let g_na = c.cell.g_na * (m * m * m * h);
     let n2 = n * n;
     let g_k = c.cell.g_k * (n2 * n2);
-    let g_total = g_na + g_k + c.cell.g_l;
+    let g_total = g_na + g_k + c.cell.g_l + syn_g;
     // sum of g_x (e_x - v) + i_e + i_syn, as (sum of g_x e_x + i_e + i_syn) - g_total v
-    let drive = mul_add(g_na, c.cell.e_na, mul_add(g_k, c.cell.e_k, c.cell.gl_el_ie + i_syn));
+    let drive = mul_add(g_na, c.cell.e_na, mul_add(g_k, c.cell.e_k, c.cell.gl_el_ie + syn_drive));
     (mul_add(-g_total, v, drive) * c.cell.inv_c_m, g_total)
 }
 
-/// dy/dt (per ms) of y = (v, m, h, n) and each variable's own relaxation rate (1/ms).
-/// Callers that ignore the rates let the compiler drop their arithmetic.
+/// dy/dt (per ms) of y = (v, m, h, n) and each variable's own relaxation rate (1/ms), with
+/// the synapses' (drive, conductance) `syn` (`Family::synaptic`). Callers that ignore the
+/// rates let the compiler drop their arithmetic.
 #[inline(always)]
-fn derivatives(c: &HhConstants, y: [f64; 4], i_syn: f64) -> ([f64; 4], [f64; 4]) {
+fn derivatives<F: Family>(c: &HhConstants<F>, y: [f64; 4], syn: (f64, f64)) -> ([f64; 4], [f64; 4]) {
     // Gates are evaluated clipped to [0, 1], where they live: the stages of a sub-step that is
     // unstable under extreme drive stay bounded and the next sub-steps recover.
     let y = [y[0], clip(y[1], 0.0, 1.0), clip(y[2], 0.0, 1.0), clip(y[3], 0.0, 1.0)];
     let [v, m, h, n] = y;
-    let v_r = clip(v, -V_RATE_LIMIT, V_RATE_LIMIT);
-    // |argument| <= 1.5: no clamping needed inside the exponential.
-    let b = fastmath::exp_in_range((v_r + 65.0) * NEG_INV_720);
-    let b2 = b * b;
-    let b4 = b2 * b2;
-    let b8 = b4 * b4;
-    let e80 = b8 * b;
-    let e40 = e80 * e80;
-    let e20 = e40 * e40;
-    let e18 = e20 * b4;
-    let e10 = e20 * e20;
-    let (num_m, den_m) = vtrap(mul_add(v_r, 0.1, 4.0), e10, c.cell.k_m);
-    let (num_n, den_n) = vtrap(mul_add(v_r, 0.1, 5.5), e10, c.cell.k_n);
-    let den_h = mul_add(e10, c.cell.k_h, 1.0);
-    // One division gives the three reciprocals 1/den_m, 1/den_n, 1/den_h.
-    let dd = den_m * den_n;
-    let q = 1.0 / (dd * den_h);
-    let qh = q * den_h;
-    let alpha_m = num_m * (qh * den_n);
-    let beta_m = 4.0 * e18;
-    let alpha_h = 0.07 * e20;
-    let beta_h = q * dd;
-    let alpha_n = 0.1 * num_n * (qh * den_m);
-    let beta_n = 0.125 * e80;
-    let (dv, g_total) = membrane(c, y, i_syn);
+    let [alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n] = c.family.rates(clip(v, -V_RATE_LIMIT, V_RATE_LIMIT));
+    let (dv, g_total) = membrane(c, y, syn);
     let lambda = [g_total * c.cell.inv_c_m, alpha_m + beta_m, alpha_h + beta_h, alpha_n + beta_n];
     // dx/dt = alpha (1 - x) - beta x = alpha - (alpha + beta) x
     let f = [dv, mul_add(-lambda[1], m, alpha_m), mul_add(-lambda[2], h, alpha_h), mul_add(-lambda[3], n, alpha_n)];
@@ -381,11 +446,13 @@ fn etd_weights(mode: &SubstepConstants, lin: f64) -> [f64; 6] {
 type Lanes = [f64; LANES];
 type Vars = [Lanes; 4];
 
-/// Per-chunk working set: state, synaptic currents and the first spike crossing of the step.
+/// Per-chunk working set: state, synaptic variables, injected current and the first spike
+/// crossing of the step.
 struct Chunk {
     y: Vars,
     syn_ex: Lanes,
     syn_in: Lanes,
+    injected: Lanes,
     /// Sub-step index of the first upward crossing of v_spike in this step, or -1.
     crossed_at: Lanes,
     v_before: Lanes,
@@ -401,16 +468,16 @@ fn column(y: &Vars, k: usize) -> [f64; 4] {
 /// weights are compile-time constants there, so the same code computes the same numbers.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn substep<const STIFF: bool>(
-    c: &HhConstants,
+fn substep<F: Family, const STIFF: bool>(
+    c: &HhConstants<F>,
     mode: &SubstepConstants,
     ch: &mut Chunk,
     j: f64,
     f0: &Vars,
     lin: &Vars,
     stiff_vars: [bool; 4],
-    i_mid: &Lanes,
-    i_end: &Lanes,
+    syn_mid: &[Lanes; 2],
+    syn_end: &[Lanes; 2],
 ) {
     let rk4_weights = [1.0, 1.0, mode.h_half, SIXTH, THIRD, SIXTH];
     let mut weights = [[[0.0; LANES]; 6]; 4];
@@ -459,7 +526,7 @@ fn substep<const STIFF: bool>(
             a[q] = mul_add(w(q, 2, k), n0[q][k], w(q, 0, k) * ch.y[q][k]);
             ya[q][k] = a[q];
         }
-        let (fa, _) = derivatives(c, a, i_mid[k]);
+        let (fa, _) = derivatives(c, a, (syn_mid[0][k], syn_mid[1][k]));
         for q in 0..4 {
             na[q][k] = residual(fa[q], q, k, a[q]);
         }
@@ -470,7 +537,7 @@ fn substep<const STIFF: bool>(
         for q in 0..4 {
             b[q] = mul_add(w(q, 2, k), na[q][k], w(q, 0, k) * ch.y[q][k]);
         }
-        let (fb, _) = derivatives(c, b, i_mid[k]);
+        let (fb, _) = derivatives(c, b, (syn_mid[0][k], syn_mid[1][k]));
         for q in 0..4 {
             nb[q][k] = residual(fb[q], q, k, b[q]);
         }
@@ -480,7 +547,7 @@ fn substep<const STIFF: bool>(
         for q in 0..4 {
             cc[q] = mul_add(w(q, 2, k), mul_add(2.0, nb[q][k], -n0[q][k]), w(q, 0, k) * ya[q][k]);
         }
-        let (fc, _) = derivatives(c, cc, i_end[k]);
+        let (fc, _) = derivatives(c, cc, (syn_end[0][k], syn_end[1][k]));
         let v_old = ch.y[0][k];
         for q in 0..4 {
             let nc = residual(fc[q], q, k, cc[q]);
@@ -499,21 +566,23 @@ fn substep<const STIFF: bool>(
 }
 
 /// Runs all sub-steps of one step on a loaded chunk.
-fn advance_chunk(c: &HhConstants, mode: &SubstepConstants, ch: &mut Chunk) {
+fn advance_chunk<F: Family>(c: &HhConstants<F>, mode: &SubstepConstants, ch: &mut Chunk) {
     for j in 0..mode.n_sub as usize {
-        let mut i_start = [0.0; LANES];
-        let mut i_mid = [0.0; LANES];
-        let mut i_end = [0.0; LANES];
+        // The synapses' (drive, conductance) at the start, middle and end of the sub-step.
+        let (mut syn_start, mut syn_mid, mut syn_end) = ([[0.0; LANES]; 2], [[0.0; LANES]; 2], [[0.0; LANES]; 2]);
         for k in 0..LANES {
-            i_start[k] = ch.syn_ex[k] + ch.syn_in[k];
-            i_mid[k] = ch.syn_ex[k] * mode.p_ex_half + ch.syn_in[k] * mode.p_in_half;
-            i_end[k] = ch.syn_ex[k] * mode.p_ex_full + ch.syn_in[k] * mode.p_in_full;
+            let (ex, inh, injected) = (ch.syn_ex[k], ch.syn_in[k], ch.injected[k]);
+            let stages =
+                [(ex, inh), (ex * mode.p_ex_half, inh * mode.p_in_half), (ex * mode.p_ex_full, inh * mode.p_in_full)];
+            for (syn, x) in [&mut syn_start, &mut syn_mid, &mut syn_end].into_iter().zip(stages) {
+                (syn[0][k], syn[1][k]) = c.family.synaptic(x, injected);
+            }
         }
         let mut f0 = [[0.0; LANES]; 4];
         let mut lambda = [[0.0; LANES]; 4];
         let mut violent = [false; LANES];
         for k in 0..LANES {
-            let (f, l) = derivatives(c, column(&ch.y, k), i_start[k]);
+            let (f, l) = derivatives(c, column(&ch.y, k), (syn_start[0][k], syn_start[1][k]));
             for q in 0..4 {
                 f0[q][k] = f[q];
                 lambda[q][k] = l[q];
@@ -529,7 +598,7 @@ fn advance_chunk(c: &HhConstants, mode: &SubstepConstants, ch: &mut Chunk) {
                 for q in 0..4 {
                     g_pred[q] = clip(ch.y[q][k] + mode.h * f0[q][k], 0.0, 1.0);
                 }
-                let lambda_pred = membrane(c, g_pred, 0.0).1 * c.cell.inv_c_m;
+                let lambda_pred = membrane(c, g_pred, (syn_start[0][k], syn_start[1][k])).1 * c.cell.inv_c_m;
                 let l = lambda[0][k];
                 let larger = if lambda_pred > l { lambda_pred } else { l };
                 lambda[0][k] = if violent[k] { larger } else { l };
@@ -547,26 +616,28 @@ fn advance_chunk(c: &HhConstants, mode: &SubstepConstants, ch: &mut Chunk) {
         }
         let (jf, f0, lin) = (j as f64, &f0, &lin);
         if stiff_vars.iter().any(|&s| s) {
-            substep::<true>(c, mode, ch, jf, f0, lin, stiff_vars, &i_mid, &i_end);
+            substep::<F, true>(c, mode, ch, jf, f0, lin, stiff_vars, &syn_mid, &syn_end);
         } else {
-            substep::<false>(c, mode, ch, jf, f0, lin, stiff_vars, &i_mid, &i_end);
+            substep::<F, false>(c, mode, ch, jf, f0, lin, stiff_vars, &syn_mid, &syn_end);
         }
     }
 }
 
-/// The state variables of a block, as `update` receives them.
+/// The state variables of a block, as `update` receives them, and the injected current.
 struct StateSlices<'a> {
     v: &'a mut [f64],
     m: &'a mut [f64],
     h: &'a mut [f64],
     n: &'a mut [f64],
-    i_ex: &'a mut [f64],
-    i_in: &'a mut [f64],
+    syn_ex: &'a mut [f64],
+    syn_in: &'a mut [f64],
+    /// Empty without current sources.
+    injected: &'a [f64],
 }
 
 /// Advances the neurons `idx` (at most LANES of them) of the block with the sub-steps `mode`.
-fn run_chunk(
-    c: &HhConstants,
+fn run_chunk<F: Family>(
+    c: &HhConstants<F>,
     mode: &SubstepConstants,
     b: &mut StateSlices,
     idx: &[u32],
@@ -583,8 +654,9 @@ fn run_chunk(
     };
     let mut ch = Chunk {
         y: [gather(b.v), gather(b.m), gather(b.h), gather(b.n)],
-        syn_ex: gather(b.i_ex),
-        syn_in: gather(b.i_in),
+        syn_ex: gather(b.syn_ex),
+        syn_in: gather(b.syn_in),
+        injected: if b.injected.is_empty() { [0.0; LANES] } else { gather(b.injected) },
         crossed_at: [-1.0; LANES],
         v_before: [0.0; LANES],
         v_after: [1.0; LANES],
@@ -596,8 +668,8 @@ fn run_chunk(
         b.m[g] = ch.y[1][k];
         b.h[g] = ch.y[2][k];
         b.n[g] = ch.y[3][k];
-        b.i_ex[g] = ch.syn_ex[k];
-        b.i_in[g] = ch.syn_in[k];
+        b.syn_ex[g] = ch.syn_ex[k];
+        b.syn_in[g] = ch.syn_in[k];
         let spike = ch.crossed_at[k] >= 0.0;
         let fraction = (c.cell.v_spike - ch.v_before[k]) / (ch.v_after[k] - ch.v_before[k]);
         spiked[g] = spike as u8;
@@ -609,8 +681,15 @@ fn run_chunk(
 /// `spike_offset[k]` the time of that crossing in seconds from the start of the step (0 where
 /// there was no spike). The step's input is added to the synaptic currents afterwards
 /// (`InputAfterStep`); `order` is scratch space for the neurons' order.
-fn update(c: &HhConstants, state: &mut [Vec<f64>], spiked: &mut [u8], spike_offset: &mut [f64], order: &mut Vec<u32>) {
-    let [v, m, h, n, i_ex, i_in] = state else { unreachable!("hodgkin_huxley state has {N_STATE} variables") };
+fn update<F: Family>(
+    c: &HhConstants<F>,
+    state: &mut [Vec<f64>],
+    injected: Option<&[f64]>,
+    spiked: &mut [u8],
+    spike_offset: &mut [f64],
+    order: &mut Vec<u32>,
+) {
+    let [v, m, h, n, syn_ex, syn_in] = state else { unreachable!("hodgkin-huxley state has {N_STATE} variables") };
     let len = v.len();
     if len == 0 {
         return;
@@ -620,8 +699,9 @@ fn update(c: &HhConstants, state: &mut [Vec<f64>], spiked: &mut [u8], spike_offs
         m: &mut m[..len],
         h: &mut h[..len],
         n: &mut n[..len],
-        i_ex: &mut i_ex[..len],
-        i_in: &mut i_in[..len],
+        syn_ex: &mut syn_ex[..len],
+        syn_in: &mut syn_in[..len],
+        injected: injected.map_or(&[], |i| &i[..len]),
     };
     let (spiked, spike_offset) = (&mut spiked[..len], &mut spike_offset[..len]);
     update_in_order(c, &mut b, spiked, spike_offset, order);
@@ -629,8 +709,8 @@ fn update(c: &HhConstants, state: &mut [Vec<f64>], spiked: &mut [u8], spike_offs
 
 /// Neuron indices into `order`: the active ones from the front, the quiet ones from the back;
 /// then each class in chunks of `LANES` with its sub-steps.
-fn update_in_order(
-    c: &HhConstants,
+fn update_in_order<F: Family>(
+    c: &HhConstants<F>,
     b: &mut StateSlices,
     spiked: &mut [u8],
     spike_offset: &mut [f64],
@@ -648,7 +728,8 @@ fn update_in_order(
         let (mut front, mut back) = (0, len);
         for k in 0..len {
             let y = [b.v[k], b.m[k], b.h[k], b.n[k]];
-            let (dv, _) = membrane(c, y, b.i_ex[k] + b.i_in[k]);
+            let injected = b.injected.get(k).copied().unwrap_or(0.0);
+            let (dv, _) = membrane(c, y, c.family.synaptic((b.syn_ex[k], b.syn_in[k]), injected));
             let active = b.v[k] > c.cell.v_active || b.v[k] + c.cell.dt_ms * dv > c.cell.v_active;
             if active {
                 order[front] = k as u32;
@@ -675,7 +756,7 @@ mod tests {
 
     /// The constants `HodgkinHuxleyNeuron.constants` computes for the default parameters with
     /// bias current `i_e` (µA/cm²) and step `dt` (s).
-    fn constants(i_e: f64, dt: f64) -> HhConstants {
+    fn constants(i_e: f64, dt: f64) -> HhConstants<SquidAxon> {
         let mode = |max_substep: f64| {
             let n_sub = (dt / max_substep - 1e-9 * dt / max_substep).ceil().max(1.0);
             let h = dt * 1e3 / n_sub;
@@ -701,26 +782,24 @@ mod tests {
             e_k: -77.0,
             gl_el_ie: 0.3 * -54.387 + i_e,
             v_spike: 0.0,
-            k_m: 2.5f64.exp(),
-            k_h: 3.0f64.exp(),
-            k_n: 1.0f64.exp(),
             v_active: -55.0,
             dt_ms: dt * 1e3,
         };
-        HhConstants { fine: mode(1.25e-4), quiet: mode(2.5e-4), cell }
+        let family = SquidAxon { k_m: 2.5f64.exp(), k_h: 3.0f64.exp(), k_n: 1.0f64.exp() };
+        HhConstants { fine: mode(1.25e-4), quiet: mode(2.5e-4), cell, family }
     }
 
     /// One step of every neuron, with this step's input.
     fn update(
-        c: &HhConstants,
+        c: &HhConstants<SquidAxon>,
         state: &mut [Vec<f64>],
         input_ex: &[f64],
         input_in: &[f64],
         spiked: &mut [u8],
         spike_offset: &mut [f64],
     ) {
-        let mut kernel = HodgkinHuxley { c: c.clone(), order: Vec::new() };
-        let ctx = StepContext { step: 0, gids: &[] };
+        let mut kernel = HodgkinHuxley::new(c.clone());
+        let ctx = StepContext { step: 0, gids: &[], current: None };
         let (mut ex, mut inh) = (input_ex.to_vec(), input_in.to_vec());
         kernel.update(&ctx, state, &mut ex, &mut inh, spiked, spike_offset);
     }
@@ -739,7 +818,7 @@ mod tests {
 
     /// Runs `steps` steps; returns the spike times (ms) of neuron 0.
     fn run(
-        c: &HhConstants,
+        c: &HhConstants<SquidAxon>,
         state: &mut [Vec<f64>],
         steps: usize,
         kick: impl Fn(usize) -> (Vec<f64>, Vec<f64>),
@@ -764,9 +843,10 @@ mod tests {
         good.fine.write("fine_", &mut named);
         good.quiet.write("quiet_", &mut named);
         good.cell.write("", &mut named);
+        good.family.write("", &mut named);
         let mut names: Vec<&String> = named.keys().collect();
         names.sort();
-        let mut expected = HhConstants::names();
+        let mut expected = HhConstants::<SquidAxon>::names(SquidAxon::NAMES);
         expected.sort();
         assert_eq!(names, expected.iter().collect::<Vec<_>>());
         let read = |map: &HashMap<String, f64>| MODEL.kernel(map, 0);

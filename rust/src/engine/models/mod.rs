@@ -13,11 +13,16 @@
 //! Adding a model: a module here with its constants (`kernel_constants!`), `STATE` and an
 //! `impl Kernel`, and one line in `MODELS` (see docs/extending.md).
 
+pub mod adex;
+pub mod conductance;
 pub mod constants;
 pub mod hodgkin_huxley;
+pub mod izhikevich;
 pub mod lif;
+pub mod lif_cond;
 pub mod lif_delta;
 pub mod poisson_source;
+pub mod traub_miles;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -32,6 +37,9 @@ pub struct StepContext<'a> {
     pub step: u64,
     /// Global ids of the block's neurons, for counter-based random draws.
     pub gids: &'a [u32],
+    /// Current injected into each neuron during the step (current sources), in the model's
+    /// current unit (pA for most); None when the block has no current source.
+    pub current: Option<&'a [f64]>,
 }
 
 /// A neuron model's kernel for one block of neurons: its constants and whatever it keeps
@@ -94,6 +102,12 @@ pub trait InputAfterStep {
         spike_offset: &mut [f64],
     );
 
+    /// Whether the inhibitory input (the sum of negative weights) is subtracted from its
+    /// variable rather than added: conductance models keep g_in >= 0, the magnitude.
+    fn subtracts_inhibitory_input(&self) -> bool {
+        false
+    }
+
     /// Whether input may be added only where some arrived (`add_sparse_input`): exact when
     /// the input variables are never -0.0, since adding a slot's +0.0 then changes nothing.
     fn takes_sparse_input(&self) -> bool {
@@ -128,8 +142,14 @@ pub trait PairStep {
 
 /// Adds a step's dense input to the kernel's input variables and clears it.
 pub fn add_input(kernel: &dyn InputAfterStep, state: &mut [Vec<f64>], input_ex: &mut [f64], input_in: &mut [f64]) {
-    for (&variable, input) in kernel.input_variables().iter().zip([input_ex, input_in]) {
-        add_and_clear(&mut state[variable], input);
+    let variables = kernel.input_variables();
+    add_and_clear(&mut state[variables[0]], input_ex);
+    if let Some(&inhibitory) = variables.get(1) {
+        if kernel.subtracts_inhibitory_input() {
+            subtract_and_clear(&mut state[inhibitory], input_in);
+        } else {
+            add_and_clear(&mut state[inhibitory], input_in);
+        }
     }
 }
 
@@ -138,6 +158,7 @@ pub fn add_sparse_input(kernel: &dyn InputAfterStep, state: &mut [Vec<f64>], inp
     let &[ex, inh] = kernel.input_variables() else {
         unreachable!("sparse input is listed for two-receptor kernels only (ring::sparse_slot)")
     };
+    debug_assert!(!kernel.subtracts_inhibitory_input(), "sparse input adds; see takes_sparse_input");
     let (low, high) = state.split_at_mut(ex.max(inh));
     let (a, b) = (&mut low[ex.min(inh)], &mut high[0]);
     let (current_ex, current_in) = if ex < inh { (a, b) } else { (b, a) };
@@ -167,6 +188,15 @@ fn add_and_clear(current: &mut [f64], input: &mut [f64]) {
     }
 }
 
+/// `current -= input; input = 0`, elementwise.
+#[inline(never)]
+fn subtract_and_clear(current: &mut [f64], input: &mut [f64]) {
+    for (i, x) in current.iter_mut().zip(input.iter_mut()) {
+        *i -= *x;
+        *x = 0.0;
+    }
+}
+
 /// A model the engine implements: its name (`NeuronModel.rust_kernel` in Python), state
 /// variables and constants, and how to make its kernel.
 pub struct Model {
@@ -183,7 +213,16 @@ pub struct Model {
 pub type NewKernel = fn(&mut ConstantReader, u64) -> Result<Box<dyn Kernel>, EngineError>;
 
 /// Every model of the engine (`spikeshard._rust_supports_model`): one line per model.
-pub const MODELS: &[Model] = &[lif::MODEL, lif_delta::MODEL, hodgkin_huxley::MODEL, poisson_source::MODEL];
+pub const MODELS: &[Model] = &[
+    lif::MODEL,
+    lif_delta::MODEL,
+    hodgkin_huxley::MODEL,
+    poisson_source::MODEL,
+    izhikevich::MODEL,
+    lif_cond::MODEL,
+    adex::MODEL,
+    traub_miles::MODEL,
+];
 
 /// The model named `name`.
 pub fn model(name: &str) -> Result<&'static Model, EngineError> {

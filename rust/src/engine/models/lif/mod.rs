@@ -225,7 +225,7 @@ mod tests {
     use crate::engine::models::add_input;
     use crate::test_support::uniform_stream;
 
-    const CTX: StepContext = StepContext { step: 0, gids: &[] };
+    const CTX: StepContext = StepContext { step: 0, gids: &[], current: None };
 
     /// The dense definition (as the numpy kernel): every neuron's counter tested in the loop.
     fn reference_step(c: &LifConstants, state: &mut [Vec<f64>], input_ex: &[f64], input_in: &[f64]) -> Vec<u8> {
