@@ -8,8 +8,11 @@ import numpy.typing as npt
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
     "GID_BITS",
+    "INDEX_ROW_BYTES",
+    "MAX_BLOCK_LEN",
     "MAX_DELAY_STEPS",
     "MAX_THREADS",
+    "NARROW_BLOCKS",
     "PARALLEL_MIN_NEURONS",
     "PARALLEL_MIN_PRODUCTS",
     "PARALLEL_MIN_WORK",
@@ -41,6 +44,12 @@ PARALLEL_MIN_WORK: int
 PARALLEL_MIN_NEURONS: int
 #: NengoProgram splits dense and block products of at least this many multiply-adds.
 PARALLEL_MIN_PRODUCTS: int
+#: Most neurons in a block (a synapse's target addresses its neuron in 12 bits).
+MAX_BLOCK_LEN: int
+#: Shards of at most this many blocks store synapse targets in 2 bytes, others in 4.
+NARROW_BLOCKS: int
+#: Bytes of one row entry in a rank's source index.
+INDEX_ROW_BYTES: int
 
 @final
 class ProjectionSpec:
@@ -218,6 +227,7 @@ class NetworkRunner:
     def start_at(self, step: int) -> None: ...
     def get_input(self, population: int, lags: int) -> npt.NDArray[np.float64]: ...
     def add_input(self, population: int, lags: int, values: npt.NDArray[np.float64]) -> None: ...
+    def source_gids(self) -> npt.NDArray[np.uint32]: ...
     def synapse_footprint(self) -> tuple[int, int]: ...
 
 def build_synapse_table(

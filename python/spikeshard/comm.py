@@ -1,6 +1,21 @@
 """Communication between ranks, behind one small protocol. This is the only module that
 talks MPI (through mpi4py, on numpy buffers — never pickled objects in the hot path).
 
+Spikes cross ranks once per exchange interval in a compact form: per sending rank, a count
+of spikes per step of the interval, then the spiking neurons' global ids as 4-byte integers
+(step by step, ascending; ``packed_spikes.compact``). The receiver rebuilds the engine's
+packed spikes and sorts them (``packed_spikes.expand``), so every rank delivers the same
+spikes in the same order.
+
+Two exchanges carry them (``SpikeExchange``), both through the guard below (a header
+naming the exchange, then non-blocking calls): ``allgather`` (every rank receives every
+spike: the header carries each rank's id count, then one ``Iallgather`` of the counts per
+step and one ``Iallgatherv`` of the ids; the default, and the cheapest when every rank holds
+targets of nearly every neuron, as in random networks) and ``alltoall`` (each spike goes only
+to the ranks that hold synapses from its neuron: one ``Ialltoall`` of the counts and one
+``Ialltoallv`` of the ids). ``choose_exchange`` picks one from the expected cost of each, by
+the same computation on every rank.
+
 No spikeshard collective can hang
 ---------------------------------
 Every collective spikeshard makes goes through one process-wide ``Guard`` (set up at
@@ -63,13 +78,14 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from .arrays import U64Array
+from .arrays import U32Array, U64Array
 from .errors import (
     CollectiveMismatchError,
     RankLeftError,
     SimulationError,
     UnsupportedError,
 )
+from .packed_spikes import compact, expand, unpack
 
 #: Environment variables set by MPI launchers (Open MPI, MPICH/Hydra, Slurm's PMI).
 _LAUNCHER_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")
@@ -78,7 +94,8 @@ _LAUNCHER_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MP
 OPERATIONS = (
     "build: ranks agree", "build: gather synapse counts", "run", "run: exchange",
     "run: gather monitor sizes", "run: gather monitor data", "get_state", "agree",
-    "allgather_array", "allgather_object", "nengo: command", "save_state", "restore_state",
+    "allgather_array", "allgather_object", "nengo: command", "alltoall_arrays",
+    "build: plan exchange", "save_state", "restore_state",
 )
 #: Header code of a rank that has left (its exit status in the header's extra value).
 LEFT = -1
@@ -375,10 +392,11 @@ class Comm(Protocol):
     rank: int
     size: int
 
-    def allgather_spikes(self, local: U64Array) -> U64Array: ...
-
     def allgather_array(self, local: npt.NDArray[Any],
                         operation: str = "allgather_array") -> npt.NDArray[Any]: ...
+
+    def alltoall_arrays(self, outgoing: list[npt.NDArray[Any]],
+                        operation: str = "alltoall_arrays") -> list[npt.NDArray[Any]]: ...
 
     def allgather_object(self, value: Any,
                          operation: str = "allgather_object") -> list[Any]: ...
@@ -399,12 +417,13 @@ class SerialComm:
     rank = 0
     size = 1
 
-    def allgather_spikes(self, local: U64Array) -> U64Array:
-        return local
-
     def allgather_array(self, local: npt.NDArray[Any],
                         operation: str = "allgather_array") -> npt.NDArray[Any]:
         return local
+
+    def alltoall_arrays(self, outgoing: list[npt.NDArray[Any]],
+                        operation: str = "alltoall_arrays") -> list[npt.NDArray[Any]]:
+        return list(outgoing)
 
     def allgather_object(self, value: Any, operation: str = "allgather_object") -> list[Any]:
         return [value]
@@ -434,22 +453,6 @@ class MpiComm:
         self.rank = self.guard.rank
         self.size = self.guard.size
 
-    def allgather_spikes(self, local: U64Array) -> U64Array:
-        """Every rank's spikes of the interval, merged in (step, gid) order: the header
-        carries the counts, then one Allgatherv of packed integers."""
-        local = np.ascontiguousarray(local, dtype=np.uint64)
-        counts = self.guard.begin("run: exchange", local.size)
-        total = int(counts.sum())
-        if total == 0:
-            return np.zeros(0, dtype=np.uint64)
-        gathered = np.empty(total, dtype=np.uint64)
-        displacements = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        self.guard.wait(self.guard.data.Iallgatherv(
-            [local, self.MPI.UINT64_T],
-            [gathered, (counts, displacements), self.MPI.UINT64_T]), "run: exchange")
-        gathered.sort()
-        return gathered
-
     def allgather_array(self, local: npt.NDArray[Any],
                         operation: str = "allgather_array") -> npt.NDArray[Any]:
         """Concatenation of every rank's 1-d array (same dtype everywhere)."""
@@ -464,6 +467,22 @@ class MpiComm:
         self.guard.wait(self.guard.data.Iallgatherv(local, [out, (counts, displacements)]),
                         operation)
         return out, counts
+
+    def alltoall_arrays(self, outgoing: list[npt.NDArray[Any]],
+                        operation: str = "alltoall_arrays") -> list[npt.NDArray[Any]]:
+        """``outgoing[r]`` goes to rank r; returns what every rank sent to this one (1-d
+        arrays of one dtype, the same on every rank): a header, an Ialltoall of the sizes,
+        then an Ialltoallv."""
+        send = np.ascontiguousarray(np.concatenate(outgoing))
+        send_counts = np.array([a.size for a in outgoing], dtype=np.int64)
+        self.guard.begin(operation, send.size)
+        receive_counts = np.empty(self.size, dtype=np.int64)
+        self.guard.wait(self.guard.data.Ialltoall(send_counts, receive_counts), operation)
+        received = np.empty(int(receive_counts.sum()), dtype=send.dtype)
+        self.guard.wait(self.guard.data.Ialltoallv(
+            [send, (send_counts, _displacements(send_counts))],
+            [received, (receive_counts, _displacements(receive_counts))]), operation)
+        return np.split(received, np.cumsum(receive_counts)[:-1])
 
     def allgather_object(self, value: Any, operation: str = "allgather_object") -> list[Any]:
         """Every rank's ``value`` (pickled; for small values outside the step loop)."""
@@ -628,6 +647,197 @@ class PointToPointExchange:
         self._sends.clear()
         if self._receives:
             raise RuntimeError(f"receives from ranks {sorted(self._receives)} still pending")
+
+
+def _displacements(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+
+
+# ---------------------------------------------------------------- spike exchanges
+
+#: The operation name of a run's spike exchange, and the code each exchange puts in its
+#: header, so that ranks that somehow chose different exchanges raise instead of hanging.
+OPERATION_EXCHANGE = "run: exchange"
+EXCHANGE_CODES = {"allgather": 1, "alltoall": 2}
+
+
+def _check_exchange_codes(codes: npt.NDArray[np.int64], name: str) -> None:
+    if (codes != EXCHANGE_CODES[name]).any():
+        names = {code: exchange for exchange, code in EXCHANGE_CODES.items()}
+        used = ", ".join(f"rank {r}: {names.get(int(c), int(c))}" for r, c in enumerate(codes))
+        raise CollectiveMismatchError(
+            f"{OPERATION_EXCHANGE}: ranks use different spike exchanges ({used}): every rank "
+            "must build with the same exchange")
+
+
+class SpikeExchange(Protocol):
+    """Moves each interval's spikes to the ranks that need them."""
+
+    name: str
+    #: Bytes this rank has sent and received in spike exchanges (counts and ids).
+    bytes_sent: int
+    bytes_received: int
+
+    def exchange(self, local: U64Array, first_step: int, n_steps: int) -> U64Array:
+        """This rank's sorted spikes of the interval (packed ``step << 32 | gid``) in; the
+        spikes this rank must deliver out, sorted."""
+        ...
+
+
+class LocalExchange:
+    """One process: the spikes stay where they are."""
+
+    name = "local"
+    bytes_sent = 0
+    bytes_received = 0
+
+    def exchange(self, local: U64Array, first_step: int, n_steps: int) -> U64Array:
+        return local
+
+
+class AllgatherExchange:
+    """Every rank receives every spike: an ``Allgather`` of the per-step counts and an
+    ``Allgatherv`` of the 4-byte ids."""
+
+    name = "allgather"
+
+    def __init__(self, comm: MpiComm) -> None:
+        self.comm = comm
+        self.bytes_sent = 0
+        self.bytes_received = 0
+
+    def exchange(self, local: U64Array, first_step: int, n_steps: int) -> U64Array:
+        counts, gids = compact(local, first_step, n_steps)
+        guard, size = self.comm.guard, self.comm.size
+        # The header carries each rank's id count, so both gathers can be posted at once.
+        per_rank = guard.begin(OPERATION_EXCHANGE, gids.size, EXCHANGE_CODES[self.name])
+        _check_exchange_codes(guard.extras(), self.name)
+        all_counts = np.empty((size, n_steps), dtype=np.int32)
+        gathered = np.empty(int(per_rank.sum()), dtype=np.uint32)
+        guard.wait_all([guard.data.Iallgather(counts, all_counts),
+                        guard.data.Iallgatherv(gids, [gathered, (per_rank,
+                                                                  _displacements(per_rank))])],
+                       OPERATION_EXCHANGE)
+        self.bytes_sent += (size - 1) * (counts.nbytes + gids.nbytes)
+        self.bytes_received += all_counts.nbytes - counts.nbytes + gathered.nbytes - gids.nbytes
+        return expand(all_counts, gathered, first_step)
+
+
+class AlltoallExchange:
+    """Each spike goes only to the ranks that hold synapses from its neuron: an ``Alltoall``
+    of per-step counts and an ``Alltoallv`` of the 4-byte ids.
+
+    ``wanted[r]``: the sorted gids of this rank's neurons that rank r holds synapses from.
+    They are kept as one sorted list of the neurons any other rank wants, each with the
+    ranks that want it, so choosing where a spike goes costs one search per spike.
+    """
+
+    name = "alltoall"
+
+    def __init__(self, comm: MpiComm, wanted: list[U32Array]) -> None:
+        self.comm = comm
+        others = [(r, np.asarray(w, dtype=np.uint32)) for r, w in enumerate(wanted)
+                  if r != comm.rank]
+        gids = np.concatenate([w for _, w in others] + [np.zeros(0, np.uint32)])
+        ranks = np.concatenate([np.full(w.size, r, dtype=np.int64) for r, w in others]
+                               + [np.zeros(0, np.int64)])
+        order = np.lexsort((ranks, gids))
+        self.sendable, first = np.unique(gids[order], return_index=True)
+        self.offsets = np.append(first, gids.size).astype(np.int64)
+        self.destinations = ranks[order]
+        self.bytes_sent = 0
+        self.bytes_received = 0
+
+    def route(self, local: U64Array) -> tuple[npt.NDArray[np.int64], U64Array]:
+        """(destination rank, spike) pairs for the spikes other ranks want, ordered by
+        destination and, within one, as ``local`` (sorted)."""
+        gids = unpack(local)[1].astype(np.uint32)
+        position = np.searchsorted(self.sendable, gids)
+        found = position < self.sendable.size
+        found[found] = self.sendable[position[found]] == gids[found]
+        position = position[found]
+        starts = self.offsets[position]
+        lengths = self.offsets[position + 1] - starts
+        # Each wanted spike once per rank that wants it.
+        pairs = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        spikes = np.repeat(local[found], lengths)
+        destinations = self.destinations[pairs]
+        order = np.argsort(destinations, kind="stable")
+        return destinations[order], spikes[order]
+
+    def exchange(self, local: U64Array, first_step: int, n_steps: int) -> U64Array:
+        guard, size, rank = self.comm.guard, self.comm.size, self.comm.rank
+        destinations, spikes = self.route(local)
+        bounds = np.searchsorted(destinations, np.arange(size + 1))
+        counts = np.zeros((size, n_steps), dtype=np.int32)
+        parts: list[U32Array] = []
+        for r in range(size):
+            mine = local if r == rank else spikes[bounds[r]:bounds[r + 1]]
+            counts[r], part = compact(mine, first_step, n_steps)
+            parts.append(part)
+        send_sizes = np.array([p.size for p in parts], dtype=np.int64)
+        send = np.concatenate(parts)
+        guard.begin(OPERATION_EXCHANGE, send.size, EXCHANGE_CODES[self.name])
+        _check_exchange_codes(guard.extras(), self.name)
+        received_counts = np.empty_like(counts)
+        guard.wait(guard.data.Ialltoall(counts, received_counts), OPERATION_EXCHANGE)
+        receive_sizes = received_counts.sum(axis=1, dtype=np.int64)
+        received = np.empty(int(receive_sizes.sum()), dtype=np.uint32)
+        guard.wait(guard.data.Ialltoallv(
+            [send, (send_sizes, _displacements(send_sizes))],
+            [received, (receive_sizes, _displacements(receive_sizes))]), OPERATION_EXCHANGE)
+        own = counts[rank].nbytes + parts[rank].nbytes
+        self.bytes_sent += counts.nbytes + send.nbytes - own
+        self.bytes_received += received_counts.nbytes + received.nbytes - own
+        return expand(received_counts, received, first_step)
+
+
+#: The costs ``choose_exchange`` weighs, in seconds: one MPI message (latency), one byte
+#: moved between ranks of a node (inverse bandwidth), handling one received spike (decoding,
+#: sorting, looking up its rows) and, for the all-to-all, looking up where one own spike
+#: goes. Measured with benchmarks/mpi_costs.py; docs/scaling.md gives the
+#: figures and those between nodes.
+MESSAGE_COST_S = 1e-6
+BYTE_COST_S = 2e-10
+RECEIVED_SPIKE_COST_S = 1e-8
+SELECT_COST_S = 2e-8
+#: The firing rate assumed when choosing an exchange (Hz): both costs grow with it.
+NOMINAL_RATE_HZ = 10.0
+
+
+def exchange_costs(neurons_per_rank: npt.ArrayLike, wanted_counts: npt.ArrayLike,
+                   interval_s: float) -> tuple[float, float]:
+    """Expected seconds per interval of (allgather, alltoall) on the busiest rank.
+
+    ``neurons_per_rank[s]``: neurons of rank s; ``wanted_counts[s][r]``: how many of rank s's
+    neurons rank r holds synapses from. Every neuron is assumed to fire at
+    ``NOMINAL_RATE_HZ``. The all-gather takes 2 log2(ranks) messages and brings every other
+    rank's spikes; the all-to-all takes two messages per rank it exchanges with, brings only
+    the spikes wanted here, and first picks, for each own spike, the ranks that want it."""
+    neurons = np.asarray(neurons_per_rank, dtype=np.float64)
+    wanted = np.array(wanted_counts, dtype=np.float64)
+    size = len(neurons)
+    np.fill_diagonal(wanted, 0.0)
+    spikes = NOMINAL_RATE_HZ * interval_s  # per neuron and interval
+    per_spike = 4.0 * BYTE_COST_S + RECEIVED_SPIKE_COST_S
+    counts = 4.0 * max(1.0, interval_s / 1e-4) * BYTE_COST_S  # per step count of one rank
+    rounds = np.ceil(np.log2(size)) if size > 1 else 0.0
+    allgather = (2 * rounds * MESSAGE_COST_S + (size - 1) * counts
+                 + (neurons.sum() - neurons) * spikes * per_spike)
+    partners = np.maximum((wanted > 0).sum(axis=0), (wanted > 0).sum(axis=1))
+    alltoall = (2 * partners * MESSAGE_COST_S + partners * counts
+                + wanted.sum(axis=0) * spikes * per_spike
+                + neurons * spikes * SELECT_COST_S)
+    return float(allgather.max(initial=0.0)), float(alltoall.max(initial=0.0))
+
+
+def choose_exchange(neurons_per_rank: npt.ArrayLike, wanted_counts: npt.ArrayLike,
+                    interval_s: float) -> str:
+    """"allgather" or "alltoall", whichever ``exchange_costs`` expects to be cheaper
+    (allgather when they tie). A pure function of its arguments: every rank that calls it
+    with the gathered counts picks the same."""
+    allgather, alltoall = exchange_costs(neurons_per_rank, wanted_counts, interval_s)
+    return "alltoall" if alltoall < allgather else "allgather"
 
 
 def launched_by_mpirun() -> bool:

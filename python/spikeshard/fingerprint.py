@@ -57,15 +57,15 @@ def fingerprint(layout: Layout, seed: int, dt: float, monitors: bool = True) -> 
 
 
 def check_ranks_agree(comm: Comm, network_hash: str, partition: Partition,
-                      backend: str) -> None:
-    """All ranks must run the same spikeshard and build the same network and partition on
-    the same backend (the engines agree bit for bit only on some models). Thread counts may
-    differ: they change no result."""
-    mine = (__version__, network_hash, partition.fingerprint(), backend)
+                      backend: str, exchange: str) -> None:
+    """All ranks must run the same spikeshard, build the same network and partition on
+    the same backend (the engines agree bit for bit only on some models), and ask for the
+    same spike exchange. Thread counts may differ: they change no result."""
+    mine = (__version__, network_hash, partition.fingerprint(), backend, exchange)
     everyone = comm.allgather_object(mine, "build: ranks agree")
     for rank, theirs in enumerate(everyone):
         if theirs != mine:
-            what = ("spikeshard version", "network", "partition", "backend")
+            what = ("spikeshard version", "network", "partition", "backend", "exchange")
             differs = next(w for w, a, b in zip(what, mine, theirs, strict=True) if a != b)
             raise SimulationError(
                 f"rank {rank} has a different {differs} than rank {comm.rank} "

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _validate, units
+from . import _validate, memory, units
 from .arrays import FloatArray
 from .build import BuiltRank, agree_on_interval, build_rank
 from .checkpoint import (
@@ -25,15 +25,17 @@ from .checkpoint import (
     write_index,
     write_part,
 )
-from .comm import Comm, world
+from .comm import Comm, LocalExchange, SpikeExchange, world
 from .description import describe
 from .engines import Engine, rust_supports_model
 from .engines.mixed import MixedEngine
 from .engines.numpy_engine import NumpyEngine
 from .engines.rust import RustEngine
 from .errors import NetworkError, PerformanceWarning, SimulationError, UnsupportedError
+from .exchange import check_exchange, plan_exchange
 from .fingerprint import check_ranks_agree, fingerprint
 from .layout import Layout, make_layout
+from .memory import MemoryEstimate
 from .monitors import RateMonitor
 from .output import DEFAULT_FLUSH_EVERY_S, OutputWriter
 from .packed_spikes import MAX_STEPS
@@ -89,11 +91,16 @@ class Network:
         evenly over the ranks.
     assignments : dict, optional
         ``{population or pop[a:b]: component}``; components run on rank ``c % n_ranks``.
+    exchange : str
+        How spikes cross MPI ranks: ``"allgather"`` (every rank receives every spike),
+        ``"alltoall"`` (each spike goes only to the ranks holding synapses from its neuron)
+        or ``"auto"`` (default: whichever is expected to be cheaper for this network and
+        partition, decided at build the same way on every rank). Results are the same.
     """
 
     def __init__(self, *objects: Any, seed: int | None = None, threads: int | None = None,
                  label: str | None = None, partitioner: Partitioner | None = None,
-                 assignments: dict[Any, int] | None = None) -> None:
+                 assignments: dict[Any, int] | None = None, exchange: str = "auto") -> None:
         if partitioner is not None and not isinstance(partitioner, Partitioner):
             raise NetworkError(f"partitioner = {partitioner!r}: expected a Partitioner")
         if partitioner is not None and assignments is not None:
@@ -102,6 +109,8 @@ class Network:
             raise NetworkError(f"assignments = {assignments!r}: expected a dict")
         self.partitioner = partitioner
         self.assignments = assignments
+        self.exchange = check_exchange(exchange)
+        self._exchange: SpikeExchange = LocalExchange()
         self._partition: Partition | None = None
         self._synapses_per_rank: list[int] = []
         self._objects: list[Any] = []
@@ -156,6 +165,22 @@ class Network:
         return self._comm
 
     @property
+    def engine_threads(self) -> int | None:
+        """Threads this rank's engine runs on, once built (``threads`` or its default)."""
+        return None if self._built is None else int(getattr(self._built.engine, "threads", 1))
+
+    @property
+    def spike_exchange(self) -> str | None:
+        """The spike exchange in use once built: "local" (one process), "allgather" or
+        "alltoall" (see ``exchange``)."""
+        return None if self._built is None else self._exchange.name
+
+    @property
+    def exchanged_bytes(self) -> tuple[int, int]:
+        """(bytes sent, bytes received) by this rank in spike exchanges so far."""
+        return self._exchange.bytes_sent, self._exchange.bytes_received
+
+    @property
     def recording_bytes(self) -> int:
         """The most memory (bytes) this rank's engine has held for the monitors' recordings
         between two takes (the end of each run, or each flush of an output file)."""
@@ -195,7 +220,8 @@ class Network:
             raise NetworkError("the network has no populations")
         comm = world(require_mpi=backend == "mpi")
         partition = self._make_partition(layout, comm.size)
-        check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition, backend)
+        check_ranks_agree(comm, fingerprint(layout, self.seed, dt), partition, backend,
+                          self.exchange)
         restorer = None
         if checkpoint is not None:
             checkpoint.check(fingerprint(layout, self.seed, dt, monitors=False))
@@ -218,6 +244,8 @@ class Network:
         self._synapses_per_rank = [synapses for synapses, _, _ in gathered]
         self._built.timers_per_rank = [Timers(build=build) for _, _, build in gathered]
         agree_on_interval(self._built, [longest for _, longest, _ in gathered])
+        self._exchange = plan_exchange(comm, self.exchange, partition, layout.first_gid,
+                                       engine.source_gids, self._built.interval * dt)
         if restorer is not None:
             restorer.finish(engine, self._built.engine_population, self._built.recording)
         self._built.recording.bind(comm.rank, comm.size,
@@ -234,6 +262,20 @@ class Network:
         if self.partitioner is not None:
             return partition_from_partitioner(layout, n_ranks, self.partitioner)[0]
         return default_partition(layout, n_ranks)
+
+    def estimate_memory(self, n_ranks: int = 1, dt: float | None = None,
+                        threads: int = 1) -> list[MemoryEstimate]:
+        """Expected memory per rank (bytes, by what holds them) if this network were built
+        on ``n_ranks`` ranks with ``threads`` threads each at time step ``dt`` (s; default
+        the built one or 0.1 ms), computed from the declarations without building anything
+        and without communicating (see ``spikeshard.memory``)."""
+        n_ranks = _validate.count("n_ranks", n_ranks, 1)
+        threads = check_threads(threads)
+        if dt is None:
+            dt = self._built.dt if self._built is not None else DEFAULT_DT
+        dt = _validate.real("dt", dt, low=0.0, low_open=True)
+        layout = make_layout(self._objects)
+        return memory.estimate(layout, self._make_partition(layout, n_ranks), dt, threads)
 
     def partition_report(self) -> str:
         """Neurons and synapses per rank and the expected fraction of synapses between ranks
@@ -327,7 +369,8 @@ class Network:
         if n_steps == 0:
             return
         writer = self._writer_for(output, flush_steps)
-        run_steps(self._built, self._comm, self._step, n_steps, progress, writer)
+        run_steps(self._built, self._comm, self._exchange, self._step, n_steps, progress,
+                  writer)
         self._step += n_steps
 
     def _writer_for(self, output: str | os.PathLike[str] | None, flush_steps: int | None

@@ -83,8 +83,10 @@ class PartitionGraph(WeightedGraph):
 SYNAPSE_COST = 0.05
 
 
-def _expected_synapses(proj: Any, pre_range: tuple[int, int], post_range: tuple[int, int]
-                       ) -> float:
+def expected_synapses(proj: Any, pre_range: tuple[int, int], post_range: tuple[int, int]
+                      ) -> float:
+    """Expected synapses of ``proj`` from pre neurons ``pre_range`` onto post neurons
+    ``post_range`` (population-local [start, stop)); exact for listed connections."""
     n_i, n_j = pre_range[1] - pre_range[0], post_range[1] - post_range[0]
     overlap = max(0, min(pre_range[1], post_range[1]) - max(pre_range[0], post_range[0]))
     same = proj.pre is proj.post and not proj.allow_autapses
@@ -127,7 +129,7 @@ def make_graph(layout: Layout, blocks_per_population: int) -> PartitionGraph:
         post_blocks = np.flatnonzero(graph_population == layout.index(proj.post))
         for i in pre_blocks:
             for j in post_blocks:
-                expected = _expected_synapses(proj, (graph_start[i], graph_stop[i]),
+                expected = expected_synapses(proj, (graph_start[i], graph_stop[i]),
                                               (graph_start[j], graph_stop[j]))
                 if expected > 0:
                     sources.append(i)

@@ -4,9 +4,9 @@ monitors at the end.
 
 In one process the engine runs whole chunks of intervals itself and comes back to Python
 only a few times per second (for the progress bar); under MPI it comes back once per
-exchange interval to all-gather the interval's spikes. With an output file, the run also
-stops at every flush step (the same on every rank) to write what was recorded, and on
-SIGTERM it writes what it has before the process ends.
+exchange interval to exchange the interval's spikes (``comm.SpikeExchange``). With an
+output file, the run also stops at every flush step (the same on every rank) to write what
+was recorded, and on SIGTERM it writes what it has before the process ends.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from types import FrameType
 from typing import Any
 
 from .build import BuiltRank
-from .comm import Comm
+from .comm import Comm, SpikeExchange
 from .engines import Engine
 from .output import OutputWriter
 from .timing import from_dict
@@ -119,10 +119,11 @@ class _Termination:
             signal.raise_signal(signal.SIGTERM)
 
 
-def _advance(engine: Engine, comm: Comm, interval: int, dt: float, step: int, target: int,
-             bar: _Progress, stop: _Termination) -> tuple[int, float]:
-    """Advances from ``step`` to ``target`` (or until SIGTERM is requested); returns the
-    step reached and the seconds spent exchanging spikes."""
+def _advance(engine: Engine, comm: Comm, exchange: SpikeExchange, interval: int, dt: float,
+             step: int, target: int, bar: _Progress, stop: _Termination) -> tuple[int, float]:
+    """Advances from ``step`` to ``target`` (or until SIGTERM is requested), moving spikes
+    between ranks with ``exchange``; returns the step reached and the seconds spent
+    exchanging spikes."""
     exchange_s = 0.0
     if comm.size == 1:
         chunk = interval
@@ -141,9 +142,9 @@ def _advance(engine: Engine, comm: Comm, interval: int, dt: float, step: int, ta
         m = min(interval, target - step)
         local = engine.advance(m)
         started = time.perf_counter()
-        everyone = comm.allgather_spikes(local)
+        arriving = exchange.exchange(local, step, m)
         exchange_s += time.perf_counter() - started
-        engine.deliver(everyone)
+        engine.deliver(arriving)
         step += m
         pending += m
         now = time.perf_counter()
@@ -154,10 +155,11 @@ def _advance(engine: Engine, comm: Comm, interval: int, dt: float, step: int, ta
     return step, exchange_s
 
 
-def run_steps(built: BuiltRank, comm: Comm, first_step: int, n_steps: int,
-              progress: bool | None, writer: OutputWriter | None = None) -> None:
-    """Advances ``n_steps`` steps, writing ``writer``'s file as it goes, and gathers the
-    monitors' data at the end (every rank calls it)."""
+def run_steps(built: BuiltRank, comm: Comm, exchange: SpikeExchange, first_step: int,
+              n_steps: int, progress: bool | None, writer: OutputWriter | None = None) -> None:
+    """Advances ``n_steps`` steps, moving spikes between ranks with ``exchange`` and writing
+    ``writer``'s file as it goes, and gathers the monitors' data at the end (every rank
+    calls it)."""
     engine, dt, recording = built.engine, built.dt, built.recording
     started = time.perf_counter()
     update_before, delivery_before = engine.phase_times()
@@ -169,8 +171,8 @@ def run_steps(built: BuiltRank, comm: Comm, first_step: int, n_steps: int,
         with _Termination(active=writer is not None) as stop:
             while step < end:
                 target = end if writer is None else min(end, writer.next_flush(step))
-                step, exchanged = _advance(engine, comm, built.interval, dt, step, target,
-                                           bar, stop)
+                step, exchanged = _advance(engine, comm, exchange, built.interval, dt, step,
+                                           target, bar, stop)
                 exchange_s += exchanged
                 if writer is not None and step > flushed:
                     began = time.perf_counter()

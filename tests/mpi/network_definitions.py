@@ -171,6 +171,11 @@ PLACEMENTS: dict[str, dict[str, Any]] = {
     "mixed_balanced_1": {"partitioner": ss.Partitioner(1, func=ss.work_balanced_partitioner)},
     "mixed_even_7": {"partitioner": ss.Partitioner(7)},
     "mixed_assignments": {"assignments": True},
+    # Each spike only to the ranks holding its targets (every rank count, also with a
+    # partition that leaves some ranks without neurons).
+    "mixed_alltoall": {"exchange": "alltoall"},
+    "mixed_metis_alltoall": {"partitioner": ss.Partitioner(5, func=ss.metis_partitioner),
+                             "exchange": "alltoall"},
 }
 
 NETWORKS: dict[str, Callable[[int], tuple[Any, list, float, float]]] = {

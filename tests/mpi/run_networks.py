@@ -58,6 +58,7 @@ def main() -> None:
                     assert "gather='root'" in str(error), error
                     mine[f"refused{k}"] = np.array(True)
         mine.update({k: v for k, v in gathered.items() if k.startswith(("count", "mean"))})
+        mine["exchange"] = np.array(net.spike_exchange)
         np.savez(out_dir / f"{name}-{comm.size}-{threads}-rank{comm.rank}.npz", **mine)
         if comm.rank == 0:
             # The seed's idiom: only rank 0 reads the gathered data; the others go on to the

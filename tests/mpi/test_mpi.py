@@ -38,6 +38,18 @@ def test_partitioners_and_assignments_do_not_change_spikes(outputs: Path, name: 
         _assert_equal(reference, load_gathered(outputs, name, ranks))
 
 
+def test_each_run_used_the_exchange_it_asked_for(outputs: Path) -> None:
+    def exchange(name: str, ranks: int) -> str:
+        return str(load_rank(outputs, name, ranks, 0)["exchange"])
+
+    assert exchange("mixed", 1) == "local"
+    for ranks in RANKS[1:]:
+        assert exchange("mixed_alltoall", ranks) == "alltoall"
+        assert exchange("mixed_metis_alltoall", ranks) == "alltoall"
+        # Random networks whose every rank wants nearly every neuron: all-gather.
+        assert exchange("brunel", ranks) == "allgather"
+
+
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_two_threads_per_rank_give_the_same_spikes(outputs: Path, name: str) -> None:
     _assert_equal(load_gathered(outputs, name, 1), load_gathered(outputs, name, 2, threads=2))

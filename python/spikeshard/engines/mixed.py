@@ -153,6 +153,9 @@ class MixedEngine:
         placed = self._populations[population]
         placed.engine.add_input(placed.index, values)
 
+    def source_gids(self) -> U32Array:
+        return np.union1d(self.rust.source_gids(), self.numpy.source_gids()).astype(np.uint32)
+
     def synapse_footprint(self) -> tuple[int, int]:
         (n_rust, bytes_rust), (n_numpy, bytes_numpy) = (self.rust.synapse_footprint(),
                                                         self.numpy.synapse_footprint())

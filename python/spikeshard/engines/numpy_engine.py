@@ -209,7 +209,9 @@ class NumpyEngine:
             raise ValueError(
                 f"invalid interval = {interval}: expected at least one step and at most the "
                 f"smallest delay ({self.min_delay_steps} steps)")
-        needed = max(max_delay_steps, self.max_delay_steps) + interval + 1
+        # Spikes are delivered at the end of their interval: pending input then arrives
+        # within the longest delay after the interval's last step (see rust/src/engine/ring.rs).
+        needed = max(max_delay_steps, self.max_delay_steps) + 1
         for pop in self.populations:
             if needed <= pop.ring_len:
                 continue
@@ -395,6 +397,12 @@ class NumpyEngine:
                              f"({self.max_delay_steps} steps) after step {self.step}")
         for receptor, ring in enumerate(rings):
             ring[slots] += values[receptor, :len(slots)]
+
+    def source_gids(self) -> U32Array:
+        rows = [np.flatnonzero(np.diff(t.offsets)) + t.pre_first_gid
+                for pop in self.populations for t in pop.tables]
+        gids = np.unique(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
+        return gids.astype(np.uint32)
 
     def synapse_footprint(self) -> tuple[int, int]:
         tables = [t for pop in self.populations for t in pop.tables]

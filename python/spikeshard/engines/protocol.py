@@ -132,6 +132,10 @@ class Engine(Protocol):
         """(synapses held, bytes they take) on this rank."""
         ...
 
+    def source_gids(self) -> U32Array:
+        """The global ids of the neurons that have synapses on this rank, ascending."""
+        ...
+
     # Checkpoints (``checkpoint.py``): the state comes back as the populations' start state;
     # the step and the input already buffered are set before the first step.
 

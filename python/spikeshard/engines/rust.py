@@ -176,6 +176,9 @@ class RustEngine:
         self.runner.add_input(population, values.shape[1],
                               np.ascontiguousarray(values, dtype=np.float64).ravel())
 
+    def source_gids(self) -> U32Array:
+        return np.asarray(self.runner.source_gids())
+
     def synapse_footprint(self) -> tuple[int, int]:
         n, nbytes = self.runner.synapse_footprint()
         return int(n), int(nbytes)

@@ -1,16 +1,14 @@
-//! A block: some of one population's local neurons (ascending ids; at most 65,536, Python
-//! picks at most 4,096) with everything needed to advance them independently for an exchange
-//! interval — state, ring buffers, the synapses that end on them, Poisson drives and
-//! recorders. Threads work on whole blocks, so the hot loops need no locks or atomics.
+//! A block: some of one population's local neurons (ascending ids; at most 4,096) with
+//! everything needed to advance them independently for an exchange interval — state, ring
+//! buffers, Poisson drives and recorders. Threads work on whole blocks, so the hot loops need
+//! no locks or atomics. The synapses that end on a block are kept per shard (a run of blocks)
+//! by the runner, which delivers spikes into the blocks' ring buffers.
 
-use crate::engine::connect::{build_table, ProjectionSpec};
-use crate::engine::error::EngineError;
 use crate::engine::models::{add_input, add_sparse_input, Kernel, StepContext};
 use crate::engine::recorders::{BlockRecorders, Window};
 use crate::engine::ring::RingBuffers;
 use crate::engine::rng;
 use crate::engine::spike;
-use crate::engine::synapses::SynapseTable;
 
 /// Independent Poisson input to some neurons of a block (a `PoissonInput`).
 #[derive(Clone, Debug)]
@@ -39,7 +37,6 @@ pub struct Block {
     locals: Vec<u32>,
     state: Vec<Vec<f64>>,
     rings: RingBuffers,
-    tables: Vec<SynapseTable>,
     drives: Vec<Drive>,
     /// What monitors asked this block to record.
     recorders: BlockRecorders,
@@ -72,7 +69,6 @@ impl Block {
             locals,
             state,
             rings,
-            tables: Vec::new(),
             drives: Vec::new(),
             recorders: BlockRecorders::default(),
             interval_spikes: Vec::new(),
@@ -97,9 +93,14 @@ impl Block {
         self.locals.binary_search(&local).ok()
     }
 
-    /// The synapse tables of the projections onto this block, in projection order.
-    pub fn tables(&self) -> &[SynapseTable] {
-        &self.tables
+    /// Population-local ids of the block's neurons, ascending.
+    pub fn locals(&self) -> &[u32] {
+        &self.locals
+    }
+
+    /// The ring buffers, for delivery to add input to.
+    pub fn rings_mut(&mut self) -> &mut RingBuffers {
+        &mut self.rings
     }
 
     /// Whether the block's kernel takes a step's input after the step, so that the last
@@ -113,17 +114,10 @@ impl Block {
         self.kernel.precise_spike_times()
     }
 
-    pub fn add_projection(&mut self, spec: &ProjectionSpec) -> Result<usize, EngineError> {
-        let table = build_table(spec, &self.locals)?;
-        let n = table.n_synapses();
-        self.tables.push(table);
-        Ok(n)
-    }
-
-    /// Sizes the ring buffers for delays up to `max_delay` steps and intervals of at most
-    /// `interval` steps, keeping input already buffered.
-    pub fn resize_rings(&mut self, max_delay: usize, interval: usize, current_step: u64) {
-        self.rings.resize(max_delay + interval + 1, current_step);
+    /// Sizes the ring buffers for delays up to `max_delay` steps (see `ring.rs` for why that
+    /// is enough for any interval), keeping input already buffered.
+    pub fn resize_rings(&mut self, max_delay: usize, current_step: u64) {
+        self.rings.resize(max_delay + 1, current_step);
     }
 
     /// Input channels of the block's ring buffers (2 or 1).
@@ -320,35 +314,6 @@ impl Block {
         self.recorders.on_spikes(step, &self.step_spikes, &self.gids, &self.spike_offset, precise);
         self.kernel.after_spikes(&mut self.state, &self.step_spikes);
     }
-    /// Adds the input of sorted spikes (packed `step << 32 | gid`) to the ring buffers.
-    /// Order: spike by spike, then projection, then synapse — so input summed into a slot
-    /// is the same however the spikes were batched into intervals.
-    pub fn deliver(&mut self, spikes: &[u64]) {
-        // The ring slot of the spikes' step, computed (a division) once per step.
-        let mut slot_of_step = (u64::MAX, 0);
-        for (k, &packed) in spikes.iter().enumerate() {
-            let (step, gid) = spike::unpack(packed);
-            if slot_of_step.0 != step {
-                slot_of_step = (step, self.rings.slot_of(step));
-            }
-            // Two-stage prefetch: the row offsets far ahead, then the rows they point to.
-            if let Some(&ahead) = spikes.get(k + 4 * PREFETCH_DISTANCE) {
-                for table in &self.tables {
-                    table.prefetch_offsets(ahead as u32);
-                }
-            }
-            if let Some(&ahead) = spikes.get(k + PREFETCH_DISTANCE) {
-                for table in &self.tables {
-                    table.prefetch_row(ahead as u32);
-                }
-            }
-            for table in &self.tables {
-                if table.has_source(gid) {
-                    table.deliver_spike(slot_of_step.1, gid, &mut self.rings);
-                }
-            }
-        }
-    }
 }
 
 /// Appends `first + i` for every non-zero `flags[i]`, eight flags per word: a word of quiet
@@ -380,9 +345,6 @@ const DRIVE_LANES: usize = 64;
 
 /// Spike flags checked at once when collecting spikes.
 const SCAN_WIDTH: usize = 64;
-
-/// How many spikes ahead delivery prefetches synapse rows.
-const PREFETCH_DISTANCE: usize = 4;
 
 impl Drive {
     /// Adds this step's Poisson counts times the weight to the driven neurons' input.

@@ -6,8 +6,9 @@
 use std::collections::HashSet;
 
 use crate::engine::error::{invalid, EngineError};
+use crate::engine::hugepages;
 use crate::engine::rng;
-use crate::engine::synapses::{row_offsets, Delays, SynapseTable, Weights, MAX_BLOCK_LEN};
+use crate::engine::synapses::{Delays, Rows, SynapseTable, Targets, Weights, MAX_BLOCK_LEN};
 
 /// Which pre-synaptic neurons connect to a target.
 #[derive(Clone, Debug)]
@@ -140,74 +141,103 @@ impl ProjectionSpec {
 }
 
 /// Sources of each target, in target order: `sources` flat, `degrees[b]` of them for target b;
-/// `connection` holds the listed-connection index of each (explicit rule only).
+/// `connection` holds the listed-connection index of each (explicit rule only). Rules drawn
+/// source by source (fixed out-degree, explicit lists) are turned into this form first; the
+/// others are drawn target by target as they are needed (`for_each_target`).
 struct Drawn {
     sources: Vec<u32>,
     degrees: Vec<u32>,
     connection: Vec<u32>,
 }
 
-/// Builds the synapses of `spec` that end on a block whose neurons have the sorted
-/// population-local ids `targets`.
-pub fn build_table(spec: &ProjectionSpec, targets: &[u32]) -> Result<SynapseTable, EngineError> {
+/// A table with the rows it holds (for the rank's source index).
+pub struct BuiltTable {
+    pub table: SynapseTable,
+    pub rows: Rows,
+}
+
+/// Builds the synapses of `spec` that end on one shard, whose neurons have the sorted
+/// population-local ids `targets` and lie in blocks of `block_size` neurons (the last may be
+/// shorter). `shard` is stored in the table.
+///
+/// Two passes over the targets: the first counts each source's synapses, the second draws
+/// the same sources again (every draw is a pure function of its key and counters) and puts
+/// each synapse straight into its row. Nothing per synapse is held besides the table itself;
+/// the only scratch space is a count per pre-synaptic neuron.
+pub fn build_table(
+    spec: &ProjectionSpec,
+    targets: &[u32],
+    block_size: usize,
+    shard: u32,
+) -> Result<BuiltTable, EngineError> {
     spec.validate()?;
-    let drawn = draw_sources(spec, targets);
-    let offsets = row_offsets(spec.pre_n, &drawn.sources);
-    let n = drawn.sources.len();
-    let mut cursor = offsets[..spec.pre_n as usize].to_vec();
-    if targets.len() > MAX_BLOCK_LEN {
-        return Err(invalid("block size", targets.len(), "at most 65536 neurons"));
+    if block_size == 0 || block_size > MAX_BLOCK_LEN {
+        return Err(invalid("block size", block_size, &format!("1 to {MAX_BLOCK_LEN} neurons")));
     }
-    let mut row_targets = vec![0u16; n];
+    let drawn = draw_pairs(spec, targets);
+    let mut buffer = Vec::new();
+    let mut counts = vec![0u32; spec.pre_n as usize];
+    for_each_target(spec, targets, drawn.as_ref(), &mut buffer, |_, sources, _| {
+        for &s in sources {
+            counts[s as usize] += 1;
+        }
+    });
+    // Rows of the sources that have synapses here; `counts` becomes each row's write cursor.
+    let mut rows = Rows::default();
+    let mut n = 0u32;
+    for (source, count) in counts.iter_mut().enumerate() {
+        if *count > 0 {
+            rows.sources.push(source as u32);
+            rows.starts.push(n);
+            let c = *count;
+            *count = n;
+            n = n.checked_add(c).ok_or_else(|| invalid("synapses in one table", "more than 2^32", "fewer"))?;
+        }
+    }
+    rows.starts.push(n);
+    let n = n as usize;
+    let n_blocks = targets.len().div_ceil(block_size);
+    let mut row_targets = Targets::zeroed(n, n_blocks);
     let per_synapse_weights = !matches!(spec.weight, ValueRule::Constant(_));
     let per_synapse_delays = !matches!(spec.delay, ValueRule::Constant(_));
-    let mut weights = vec![0f32; if per_synapse_weights { n } else { 0 }];
-    let mut delays = vec![0u16; if per_synapse_delays { n } else { 0 }];
+    let mut weights: Vec<f32> = hugepages::zeroed(if per_synapse_weights { n } else { 0 });
+    let mut delays: Vec<u16> = hugepages::zeroed(if per_synapse_delays { n } else { 0 });
 
-    // Walk synapses in target order (ordinal c within target b) and scatter each to its row
-    // position; weights and delays are drawn target-side, so any block split gives the same.
-    let mut k = 0usize;
+    // Walk synapses in target order (ordinal c within target b) and put each into its row;
+    // weights and delays are drawn target-side, so any split into shards gives the same.
     let (mut target_weights, mut target_delays) = (Vec::new(), Vec::new());
-    for (b, &degree) in drawn.degrees.iter().enumerate() {
+    let mut failure = None;
+    for_each_target(spec, targets, drawn.as_ref(), &mut buffer, |b, sources, connections| {
         let target = targets[b] as u64;
-        let range = k..k + degree as usize;
-        let connections = drawn.connection.get(range.clone()).unwrap_or(&[]);
+        let degree = sources.len();
         if per_synapse_weights {
-            draw_values(
-                &spec.weight,
-                rng::subkey(spec.keys.weight, target),
-                degree as usize,
-                connections,
-                &mut target_weights,
-            );
+            draw_values(&spec.weight, rng::subkey(spec.keys.weight, target), degree, connections, &mut target_weights);
         }
         if per_synapse_delays {
-            draw_values(
-                &spec.delay,
-                rng::subkey(spec.keys.delay, target),
-                degree as usize,
-                connections,
-                &mut target_delays,
-            );
+            draw_values(&spec.delay, rng::subkey(spec.keys.delay, target), degree, connections, &mut target_delays);
         }
-        for (c, &source) in drawn.sources[range].iter().enumerate() {
-            let position = cursor[source as usize] as usize;
-            cursor[source as usize] += 1;
-            row_targets[position] = b as u16;
+        let (block, local) = (b / block_size, b % block_size);
+        for (c, &source) in sources.iter().enumerate() {
+            let position = counts[source as usize] as usize;
+            counts[source as usize] += 1;
+            row_targets.set(position, block, local);
             if per_synapse_weights {
                 weights[position] = target_weights[c] as f32;
             }
             if per_synapse_delays {
-                delays[position] = delay_steps(target_delays[c])? as u16;
+                match delay_steps(target_delays[c]) {
+                    Ok(d) => delays[position] = d as u16,
+                    Err(e) => failure = Some(e),
+                }
             }
         }
-        k += degree as usize;
+    });
+    if let Some(error) = failure {
+        return Err(error);
     }
-    Ok(SynapseTable {
+    let table = SynapseTable {
         projection: spec.index,
-        pre_first_gid: spec.pre_first_gid,
-        pre_n: spec.pre_n,
-        offsets,
+        shard,
         targets: row_targets,
         weights: match spec.weight {
             ValueRule::Constant(w) => Weights::Constant(w),
@@ -217,7 +247,33 @@ pub fn build_table(spec: &ProjectionSpec, targets: &[u32]) -> Result<SynapseTabl
             ValueRule::Constant(d) => Delays::Constant(delay_steps(d)?),
             _ => Delays::PerSynapse(delays),
         },
-    })
+    };
+    Ok(BuiltTable { table, rows })
+}
+
+/// Calls `f(b, sources, connections)` for every target `b` (index into `targets`) in order,
+/// with its sources in draw order (and, for listed connections, their indices).
+fn for_each_target(
+    spec: &ProjectionSpec,
+    targets: &[u32],
+    drawn: Option<&Drawn>,
+    buffer: &mut Vec<u32>,
+    mut f: impl FnMut(usize, &[u32], &[u32]),
+) {
+    if let Some(drawn) = drawn {
+        let mut k = 0usize;
+        for (b, &degree) in drawn.degrees.iter().enumerate() {
+            let range = k..k + degree as usize;
+            f(b, &drawn.sources[range.clone()], drawn.connection.get(range).unwrap_or(&[]));
+            k += degree as usize;
+        }
+        return;
+    }
+    for (b, &j) in targets.iter().enumerate() {
+        buffer.clear();
+        draw_target_sources(spec, j, buffer);
+        f(b, buffer, &[]);
+    }
 }
 
 /// Rounds a delay in steps to a whole number of at least one step.
@@ -255,46 +311,33 @@ fn draw_values(rule: &ValueRule, subkey: u64, count: usize, connections: &[u32],
     }
 }
 
-fn draw_sources(spec: &ProjectionSpec, targets: &[u32]) -> Drawn {
-    let mut drawn = Drawn { sources: Vec::new(), degrees: Vec::with_capacity(targets.len()), connection: Vec::new() };
+/// Draws the sources of target `j` (population-local id) for rules drawn target by target.
+fn draw_target_sources(spec: &ProjectionSpec, j: u32, out: &mut Vec<u32>) {
     match &spec.rule {
-        ConnectionRule::Random { probability } => {
-            let expected = (targets.len() as f64 * spec.pre_n as f64 * probability * 1.05) as usize;
-            drawn.sources.reserve(expected);
-            for &j in targets {
-                let before = drawn.sources.len();
-                draw_random_sources(spec, *probability, j, &mut drawn.sources);
-                drawn.degrees.push((drawn.sources.len() - before) as u32);
-            }
-        }
-        ConnectionRule::AllToAll => {
-            for &j in targets {
-                let before = drawn.sources.len();
-                drawn.sources.extend((0..spec.pre_n).filter(|&i| !spec.excludes(i, j)));
-                drawn.degrees.push((drawn.sources.len() - before) as u32);
-            }
-        }
+        ConnectionRule::Random { probability } => draw_random_sources(spec, *probability, j, out),
+        ConnectionRule::AllToAll => out.extend((0..spec.pre_n).filter(|&i| !spec.excludes(i, j))),
         ConnectionRule::OneToOne => {
-            for &j in targets {
-                let keep = !spec.excludes(j, j);
-                if keep {
-                    drawn.sources.push(j);
-                }
-                drawn.degrees.push(keep as u32);
+            if !spec.excludes(j, j) {
+                out.push(j);
             }
         }
         ConnectionRule::FixedIndegree { indegree, multapses } => {
-            drawn.sources.reserve(targets.len() * *indegree as usize);
-            for &j in targets {
-                let subkey = rng::subkey(spec.keys.connect, j as u64);
-                let exclude = spec.same_population && !spec.allow_autapses;
-                let before = drawn.sources.len();
-                sample_ids(subkey, *indegree, spec.pre_n, exclude.then_some(j), *multapses, &mut drawn.sources);
-                drawn.degrees.push((drawn.sources.len() - before) as u32);
-            }
+            let subkey = rng::subkey(spec.keys.connect, j as u64);
+            let exclude = spec.same_population && !spec.allow_autapses;
+            sample_ids(subkey, *indegree, spec.pre_n, exclude.then_some(j), *multapses, out);
         }
+        ConnectionRule::FixedOutdegree { .. } | ConnectionRule::Explicit { .. } => {
+            unreachable!("rules drawn source by source go through draw_pairs")
+        }
+    }
+}
+
+/// The synapses of rules drawn source by source, arranged by target; None for the others.
+fn draw_pairs(spec: &ProjectionSpec, targets: &[u32]) -> Option<Drawn> {
+    let mut drawn = Drawn { sources: Vec::new(), degrees: Vec::with_capacity(targets.len()), connection: Vec::new() };
+    match &spec.rule {
         ConnectionRule::FixedOutdegree { outdegree, multapses } => {
-            // Source-side rule: every block walks all sources and keeps what lands on it.
+            // Source-side rule: every shard walks all sources and keeps what lands on it.
             let mut pairs: Vec<(u32, u32)> = Vec::new();
             let mut chosen = Vec::with_capacity(*outdegree as usize);
             let exclude = spec.same_population && !spec.allow_autapses;
@@ -321,8 +364,9 @@ fn draw_sources(spec: &ProjectionSpec, targets: &[u32]) -> Drawn {
             pairs.sort_by_key(|&(b, _, _)| b);
             fill_from_pairs(&mut drawn, targets.len(), pairs.into_iter());
         }
+        _ => return None,
     }
-    drawn
+    Some(drawn)
 }
 
 /// Fills `drawn` from (block target, source, connection) triples sorted by target.
@@ -409,19 +453,24 @@ mod tests {
         }
     }
 
-    fn synapses_of(table: &SynapseTable, targets: &[u32]) -> Vec<(u32, u32)> {
+    fn synapses_of(built: &BuiltTable, targets: &[u32], block_size: usize) -> Vec<(u32, u32)> {
         let mut pairs = Vec::new();
-        for r in 0..table.pre_n as usize {
-            for s in table.offsets[r]..table.offsets[r + 1] {
-                pairs.push((r as u32, targets[table.targets[s as usize] as usize]));
+        for r in 0..built.rows.len() {
+            for k in built.rows.range(r) {
+                let (block, local) = built.table.targets.get(k);
+                pairs.push((built.rows.sources[r], targets[block * block_size + local]));
             }
         }
         pairs.sort_unstable();
         pairs
     }
 
+    fn build(s: &ProjectionSpec, targets: &[u32]) -> BuiltTable {
+        build_table(s, targets, MAX_BLOCK_LEN, 0).unwrap()
+    }
+
     #[test]
-    fn blocks_build_the_same_synapses_as_one_block() {
+    fn shards_and_blocks_build_the_same_synapses_as_one_block() {
         for rule in [
             ConnectionRule::Random { probability: 0.1 },
             ConnectionRule::FixedIndegree { indegree: 7, multapses: false },
@@ -429,10 +478,10 @@ mod tests {
         ] {
             let s = spec(rule, 200, 200);
             let all: Vec<u32> = (0..200).collect();
-            let whole = synapses_of(&build_table(&s, &all).unwrap(), &all);
+            let whole = synapses_of(&build(&s, &all), &all, MAX_BLOCK_LEN);
             let (a, b): (Vec<u32>, Vec<u32>) = all.iter().partition(|&&j| j % 3 == 0);
-            let mut split = synapses_of(&build_table(&s, &a).unwrap(), &a);
-            split.extend(synapses_of(&build_table(&s, &b).unwrap(), &b));
+            let mut split = synapses_of(&build(&s, &a), &a, MAX_BLOCK_LEN);
+            split.extend(synapses_of(&build_table(&s, &b, 7, 0).unwrap(), &b, 7));
             split.sort_unstable();
             assert_eq!(whole, split);
             assert!(whole.iter().all(|(i, j)| i != j), "autapse built");
@@ -440,10 +489,20 @@ mod tests {
     }
 
     #[test]
+    fn rows_list_only_sources_with_synapses_in_ascending_order() {
+        let s = spec(ConnectionRule::FixedIndegree { indegree: 3, multapses: true }, 100_000, 10);
+        let targets: Vec<u32> = (0..4).collect();
+        let built = build(&s, &targets);
+        assert_eq!(built.table.n_synapses(), 12);
+        assert!(built.rows.len() <= 12 && built.rows.sources.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(built.rows.starts.last().copied(), Some(12));
+    }
+
+    #[test]
     fn random_density_matches_probability() {
         let s = spec(ConnectionRule::Random { probability: 0.05 }, 2000, 500);
         let targets: Vec<u32> = (0..500).collect();
-        let n = build_table(&s, &targets).unwrap().n_synapses() as f64;
+        let n = build(&s, &targets).table.n_synapses() as f64;
         let expected = 0.05 * 2000.0 * 500.0;
         assert!((n - expected).abs() < 4.0 * expected.sqrt(), "{n} vs {expected}");
     }
@@ -452,8 +511,7 @@ mod tests {
     fn fixed_indegree_without_multapses_is_distinct() {
         let s = spec(ConnectionRule::FixedIndegree { indegree: 50, multapses: false }, 60, 10);
         let targets: Vec<u32> = (0..10).collect();
-        let table = build_table(&s, &targets).unwrap();
-        let pairs = synapses_of(&table, &targets);
+        let pairs = synapses_of(&build(&s, &targets), &targets, MAX_BLOCK_LEN);
         assert_eq!(pairs.len(), 500);
         let mut dedup = pairs.clone();
         dedup.dedup();
@@ -463,6 +521,6 @@ mod tests {
     #[test]
     fn invalid_probability_is_an_error() {
         let s = spec(ConnectionRule::Random { probability: 1.5 }, 10, 10);
-        assert!(build_table(&s, &[0]).is_err());
+        assert!(build_table(&s, &[0], MAX_BLOCK_LEN, 0).is_err());
     }
 }

@@ -1,10 +1,22 @@
 //! Ring buffers of a block: the input arriving at each of the next `len` steps, per neuron and
 //! receptor. A spike delivered at step s through a delay of d steps lands in slot (s+d) % len.
 //!
+//! `len` is the longest delay plus one. That is enough: spikes are delivered at the end of
+//! the interval they were emitted in, when every step before the interval's last is consumed,
+//! so input pending at any time arrives within the last step of the interval (still pending
+//! when its input is deferred) and the longest delay after it.
+//!
 //! For kernels that can take their input sparsely (LIF), the buffers also list, per slot,
 //! the targets of the synapses that delivered into it: when few did, the kernel skips reading
 //! and clearing the whole slot, which halves the memory traffic of a step on networks with
 //! sparse activity.
+
+/// A synapse target as a table stores it: which block of the table's shard, and which neuron
+/// of that block (`synapses::Targets`).
+pub trait TargetIndex: Copy {
+    fn block(self) -> usize;
+    fn local(self) -> usize;
+}
 
 /// Input channels of a block: two receptors (excitatory for positive weights, inhibitory for
 /// negative) or one (every weight summed).
@@ -132,38 +144,36 @@ impl RingBuffers {
         }
     }
 
-    /// Adds one synapse's weight to slot `slot`.
+    /// Adds one synapse's weight for neuron `target` to slot `slot`.
     #[inline]
-    pub fn add_to_slot(&mut self, slot: usize, target: u16, weight: f64) {
-        let index = slot * self.n + target as usize;
+    pub fn add_to_slot(&mut self, slot: usize, target: usize, weight: f64) {
+        let index = slot * self.n + target;
         let receptor = (weight < 0.0 && self.two_receptors) as usize;
         let ring = if receptor == 0 { &mut self.ex } else { &mut self.inh };
         if let Some(list) = listing(&mut self.touched, slot, receptor, self.n) {
-            list.push(target);
+            list.push(target as u16);
         }
         ring[index] += weight;
     }
 
-    /// Adds `weight` for every target of a row, all arriving in slot `slot`.
+    /// Adds `weight` for every target of a row (all in this block), arriving in slot `slot`.
     #[inline]
-    pub fn add_row(&mut self, slot: usize, targets: &[u16], weight: f64) {
+    pub fn add_row<T: TargetIndex>(&mut self, slot: usize, targets: &[T], weight: f64) {
         let n = self.n;
         let receptor = (weight < 0.0 && self.two_receptors) as usize;
         let ring = if receptor == 0 { &mut self.ex } else { &mut self.inh };
         let ring = &mut ring[slot * n..(slot + 1) * n];
         if let Some(list) = listing(&mut self.touched, slot, receptor, n) {
-            // Fixed-size pieces are copied inline; a call to memcpy per row (a few dozen
-            // targets) cost more than the copy.
+            // Fixed-size pieces are copied inline; growing the list per target (a few dozen
+            // per row) cost more than the copy.
             let (pieces, rest) = targets.as_chunks::<16>();
             for piece in pieces {
-                list.extend_from_slice(piece);
+                list.extend(piece.map(|t| t.local() as u16));
             }
-            for &t in rest {
-                list.push(t);
-            }
+            list.extend(rest.iter().map(|t| t.local() as u16));
         }
         for &t in targets {
-            ring[t as usize] += weight;
+            ring[t.local()] += weight;
         }
     }
 
@@ -277,7 +287,7 @@ mod tests {
         let slot = ring.slot_of(5);
         ring.add_to_slot(slot, 3, 1.5);
         ring.add_to_slot(slot, 3, -2.0);
-        ring.add_row(slot, &[3, 7, 7], 0.25);
+        ring.add_row(slot, &[3u16, 7, 7], 0.25);
         let (mut ex, mut inh) = (vec![0.0; 64], vec![0.0; 64]);
         ring.sparse_slot(5).expect("sparse").apply(&mut ex, &mut inh);
         assert_eq!((ex[3], inh[3], ex[7]), (1.75, -2.0, 0.5));

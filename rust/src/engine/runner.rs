@@ -3,15 +3,27 @@
 //! An exchange interval is at most `min_delay` steps long; no spike emitted inside it can
 //! arrive before it ends, so blocks advance the whole interval independently (in parallel),
 //! then every spike of the interval — this rank's, or all ranks' under MPI — is delivered.
+//!
+//! Delivery is split by thread, not by block: each population's blocks are divided into as
+//! many shards (runs of consecutive blocks) as the runner has threads, and delivery group k
+//! (one thread's work) is shard k of every population. A projection's synapses are stored
+//! per shard (`SynapseTable`), and one index per rank (`SourceIndex`) gives each source's rows,
+//! so a spike is looked up once per group and touches only the rows that hold its synapses.
+//! The blocks of a group are kept next to each other in `blocks`, so each group delivers into
+//! a slice of its own.
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
 use crate::engine::block::{Block, Drive};
-use crate::engine::connect::ProjectionSpec;
+use crate::engine::connect::{build_table, ProjectionSpec};
 use crate::engine::error::{invalid, EngineError};
 use crate::engine::models;
 use crate::engine::recorders::{check_id, Window};
-use crate::engine::synapses::MAX_BLOCK_LEN;
+use crate::engine::source_index::{SourceIndex, TableRows};
+use crate::engine::spike;
+use crate::engine::synapses::{Rows, SynapseTable, MAX_BLOCK_LEN};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -22,12 +34,37 @@ pub struct PopulationInfo {
     pub size: u32,
     pub n_state: usize,
     pub blocks: Vec<usize>,
+    /// The population's shards (indices into `Runner::shards`).
+    pub shards: Vec<usize>,
+}
+
+/// Consecutive blocks of one population that one delivery group delivers into.
+#[derive(Clone, Debug)]
+struct Shard {
+    group: usize,
+    /// Indices into `Runner::blocks`.
+    blocks: Range<usize>,
+    /// Neurons per block (the population's last block may hold fewer).
+    block_size: usize,
 }
 
 pub struct Runner {
     pub dt: f64,
     populations: Vec<PopulationInfo>,
+    /// Grouped by delivery group (`groups`), then population, then position.
     blocks: Vec<Block>,
+    shards: Vec<Shard>,
+    /// The blocks of each delivery group.
+    groups: Vec<Range<usize>>,
+    /// Synapses per projection and shard, in the order the projections were added.
+    tables: Vec<SynapseTable>,
+    /// The rows of tables not yet in `index` (table, pre first gid, pre size, rows).
+    unindexed: Vec<(u32, u32, u32, Rows)>,
+    index: SourceIndex,
+    /// Whether `index` was built (at the first `prepare`).
+    indexed: bool,
+    /// Slots of every block's ring buffers (set by `prepare`).
+    ring_len: usize,
     pool: Option<rayon::ThreadPool>,
     /// Next step to compute.
     step: u64,
@@ -100,10 +137,18 @@ impl Runner {
         } else {
             None
         };
+        let n_groups = pool.as_ref().map_or(1, |p| p.current_num_threads());
         Ok(Self {
             dt,
             populations: Vec::new(),
             blocks: Vec::new(),
+            shards: Vec::new(),
+            groups: vec![0..0; n_groups],
+            tables: Vec::new(),
+            unindexed: Vec::new(),
+            index: SourceIndex::default(),
+            indexed: false,
+            ring_len: 0,
             pool,
             step: 0,
             min_delay: u64::MAX,
@@ -166,7 +211,7 @@ impl Runner {
             return Err(invalid("locals", "unsorted or out of range", "ascending ids below the population size"));
         }
         let population = self.populations.len();
-        let mut info = PopulationInfo { first_gid, size, n_state, blocks: Vec::new() };
+        let mut info = PopulationInfo { first_gid, size, n_state, blocks: Vec::new(), shards: Vec::new() };
         let block_size = block_size.clamp(1, MAX_BLOCK_LEN);
         for start in (0..locals.len()).step_by(block_size) {
             let stop = (start + block_size).min(locals.len());
@@ -176,37 +221,107 @@ impl Runner {
             info.blocks.push(self.blocks.len());
             self.blocks.push(Block::new(model.kernel(constants, key)?, gids, block_locals, block_state));
         }
+        // Shards: the blocks split as evenly as whole blocks allow over the groups; a
+        // population with fewer blocks than groups starts where the last one stopped, so
+        // small populations do not all land on the first group.
+        let n_groups = self.groups.len();
+        let n_blocks = info.blocks.len();
+        let n_shards = n_groups.min(n_blocks);
+        let first_group = self.shards.len() % n_groups;
+        for k in 0..n_shards {
+            let first = info.blocks[0];
+            let range = first + k * n_blocks / n_shards..first + (k + 1) * n_blocks / n_shards;
+            info.shards.push(self.shards.len());
+            self.shards.push(Shard { group: (first_group + k) % n_groups, blocks: range, block_size });
+        }
         self.populations.push(info);
+        self.arrange_blocks();
         Ok(population)
+    }
+
+    /// Puts the blocks of each delivery group next to each other (group, then population,
+    /// then position), updating the populations' and shards' block indices.
+    fn arrange_blocks(&mut self) {
+        let mut order = Vec::with_capacity(self.blocks.len());
+        for (group, range) in self.groups.iter_mut().enumerate() {
+            let start = order.len();
+            for shard in self.shards.iter_mut().filter(|s| s.group == group) {
+                let first = order.len();
+                order.extend(shard.blocks.clone());
+                shard.blocks = first..order.len();
+            }
+            *range = start..order.len();
+        }
+        let mut new_index = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        for info in &mut self.populations {
+            info.blocks.iter_mut().for_each(|b| *b = new_index[*b]);
+        }
+        let mut old: Vec<Option<Block>> = std::mem::take(&mut self.blocks).into_iter().map(Some).collect();
+        self.blocks = order.iter().map(|&b| old[b].take().expect("each block placed once")).collect();
     }
 
     fn population(&self, index: usize) -> Result<&PopulationInfo, EngineError> {
         self.populations.get(index).ok_or_else(|| invalid("population", index, "an index returned by add_population"))
     }
 
-    /// Builds the local synapses of a projection onto population `post`, block by block in
+    /// Builds the local synapses of a projection onto population `post`, shard by shard in
     /// parallel. Returns the number of synapses built on this rank.
     pub fn add_projection(&mut self, post: usize, spec: &ProjectionSpec) -> Result<usize, EngineError> {
         spec.validate()?;
-        let block_ids = self.population(post)?.blocks.clone();
-        let mut blocks: Vec<&mut Block> =
-            self.blocks.iter_mut().enumerate().filter(|(i, _)| block_ids.contains(i)).map(|(_, b)| b).collect();
-        let build = |blocks: &mut Vec<&mut Block>| -> Result<Vec<usize>, EngineError> {
-            blocks.par_iter_mut().map(|b| b.add_projection(spec)).collect()
-        };
-        let counts = match &self.pool {
-            Some(pool) => pool.install(|| build(&mut blocks))?,
-            None => blocks.iter_mut().map(|b| b.add_projection(spec)).collect::<Result<Vec<_>, _>>()?,
-        };
-        for &b in &block_ids {
-            if let Some(table) = self.blocks[b].tables().last() {
-                if let Some(d) = table.min_delay() {
-                    self.min_delay = self.min_delay.min(d as u64);
-                }
-                self.max_delay = self.max_delay.max(table.max_delay() as u64);
-            }
+        if self.indexed {
+            return Err(EngineError::Usage("projections must be added before the runner is prepared".into()));
         }
-        Ok(counts.iter().sum())
+        let shard_ids = self.population(post)?.shards.clone();
+        let blocks = &self.blocks;
+        let shards = &self.shards;
+        let build = |&s: &usize| {
+            let shard = &shards[s];
+            let targets: Vec<u32> =
+                blocks[shard.blocks.clone()].iter().flat_map(|b| b.locals().iter().copied()).collect();
+            build_table(spec, &targets, shard.block_size, s as u32)
+        };
+        let built = match &self.pool {
+            Some(pool) => pool.install(|| shard_ids.par_iter().map(build).collect::<Result<Vec<_>, _>>())?,
+            None => shard_ids.iter().map(build).collect::<Result<Vec<_>, _>>()?,
+        };
+        let mut count = 0;
+        for part in built {
+            let table = part.table;
+            count += table.n_synapses();
+            if let Some(d) = table.min_delay() {
+                self.min_delay = self.min_delay.min(d as u64);
+            }
+            self.max_delay = self.max_delay.max(table.max_delay() as u64);
+            self.unindexed.push((self.tables.len() as u32, spec.pre_first_gid, spec.pre_n, part.rows));
+            self.tables.push(table);
+        }
+        Ok(count)
+    }
+
+    /// Builds the source index from the tables' rows (once: projections come first). Each
+    /// source's rows are listed by delivery group, then in the order the tables were built
+    /// (projection order), the order in which `deliver` must add them.
+    fn build_index(&mut self) {
+        if self.indexed {
+            return;
+        }
+        let (tables, shards) = (&self.tables, &self.shards);
+        let mut unindexed = std::mem::take(&mut self.unindexed);
+        unindexed.sort_by_key(|(t, ..)| (shards[tables[*t as usize].shard as usize].group, *t));
+        let parts: Vec<TableRows> = unindexed
+            .iter()
+            .map(|(table, pre_first_gid, pre_n, rows)| TableRows {
+                table: *table,
+                pre_first_gid: *pre_first_gid,
+                pre_n: *pre_n,
+                rows,
+            })
+            .collect();
+        self.index = SourceIndex::build(&parts);
+        self.indexed = true;
     }
 
     /// Adds Poisson input to the population-local neurons `targets` of `population`: per step
@@ -227,9 +342,15 @@ impl Runner {
         {
             return Err(invalid("cdf", format!("{} entries", cdf.len()), "a non-decreasing table ending in 1.0"));
         }
+        let mut sorted = targets.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
         for &b in &self.population(population)?.blocks.clone() {
             let block = &mut self.blocks[b];
-            let local: Vec<u32> = targets.iter().filter_map(|&t| block.position(t).map(|i| i as u32)).collect();
+            // Only the targets within the block's id range are looked up in it.
+            let (Some(&first), Some(&last)) = (block.locals().first(), block.locals().last()) else { continue };
+            let inside = &sorted[sorted.partition_point(|&t| t < first)..sorted.partition_point(|&t| t <= last)];
+            let local: Vec<u32> = inside.iter().filter_map(|&t| block.position(t).map(|i| i as u32)).collect();
             if !local.is_empty() {
                 block.add_drive(Drive { key, targets: local, weight, n_chunks, cdf: cdf.to_vec() });
             }
@@ -311,12 +432,13 @@ impl Runner {
     /// after delivery).
     pub fn longest_interval(&self) -> Option<u64> {
         let d = self.local_min_delay()?;
-        let all_defer = self.blocks.iter().filter(|b| !b.tables().is_empty()).all(|b| b.takes_input_after_step());
+        let receiving = self.tables.iter().map(|t| &self.shards[t.shard as usize]);
+        let all_defer = receiving.flat_map(|s| &self.blocks[s.blocks.clone()]).all(|b| b.takes_input_after_step());
         Some(d + all_defer as u64)
     }
 
-    /// Prepares ring buffers for intervals of at most `interval` steps (and for the longest
-    /// interval, which `run` uses).
+    /// Prepares for intervals of at most `interval` steps: builds the source index (at the
+    /// first call) and sizes the ring buffers.
     pub fn prepare(&mut self, interval: u64, max_delay: u64) -> Result<(), EngineError> {
         if interval == 0 {
             return Err(invalid("interval", interval, "at least one step"));
@@ -329,12 +451,13 @@ impl Runner {
                 return Err(invalid("interval", interval, &format!("at most {allowed}, d being the smallest delay")));
             }
         }
+        self.build_index();
         let max_delay = max_delay.max(self.max_delay) as usize;
-        let interval = interval.max(longest.unwrap_or(0)) as usize;
         let step = self.step;
         for block in &mut self.blocks {
-            block.resize_rings(max_delay, interval, step);
+            block.resize_rings(max_delay, step);
         }
+        self.ring_len = max_delay + 1;
         Ok(())
     }
 
@@ -379,7 +502,8 @@ impl Runner {
     }
 
     /// Delivers sorted spikes (of all ranks) into the ring buffers, then completes a last
-    /// step that `advance` left waiting for its input.
+    /// step that `advance` left waiting for its input. Each delivery group works on its own
+    /// blocks, on the thread pool when there are enough synaptic events to pay for it.
     pub fn deliver(&mut self, spikes: &[u64]) {
         let started = Instant::now();
         self.deliver_to_blocks(spikes);
@@ -387,12 +511,32 @@ impl Runner {
     }
 
     fn deliver_to_blocks(&mut self, spikes: &[u64]) {
-        // A spike reaches on the order of a hundred synapses or more per block.
-        let work = spikes.len() * self.blocks.len() * 100;
-        self.for_each_block(work, |b| {
-            b.deliver(spikes);
-            b.add_pending_input();
-        });
+        self.build_index();
+        let synapses_per_source =
+            self.tables.iter().map(SynapseTable::n_synapses).sum::<usize>() / self.index.n_sources().max(1);
+        let work = spikes.len() * synapses_per_source;
+        let mut groups = Vec::with_capacity(self.groups.len());
+        let mut rest: &mut [Block] = &mut self.blocks;
+        for (group, range) in self.groups.iter().enumerate() {
+            let (mine, others) = rest.split_at_mut(range.len());
+            groups.push((group, range.start, mine));
+            rest = others;
+        }
+        let delivery = Delivery {
+            spikes,
+            index: &self.index,
+            tables: &self.tables,
+            shards: &self.shards,
+            ring_len: self.ring_len,
+        };
+        let deliver = |(group, first_block, blocks): &mut (usize, usize, &mut [Block])| {
+            delivery.deliver_group(*group, *first_block, blocks);
+            blocks.iter_mut().for_each(Block::add_pending_input);
+        };
+        match &self.pool {
+            Some(pool) if work >= self.parallel_min_work => pool.install(|| groups.par_iter_mut().for_each(deliver)),
+            _ => groups.iter_mut().for_each(deliver),
+        }
     }
 
     /// One process: advance `n_steps`, delivering own spikes after each interval. Nothing is
@@ -581,17 +725,76 @@ impl Runner {
         Ok(values)
     }
 
+    /// The global ids of the neurons that have synapses on this rank, ascending (builds the
+    /// source index if `prepare` has not).
+    pub fn source_gids(&mut self) -> Vec<u32> {
+        self.build_index();
+        self.index.sources()
+    }
+
     /// Bytes held by this rank's recorders (recorded data not yet taken, and selections).
     pub fn recording_bytes(&self) -> usize {
         self.blocks.iter().map(Block::recording_bytes).sum()
     }
 
-    /// Total synapses on this rank and the bytes holding them.
+    /// Total synapses on this rank and the bytes holding them (the source index included,
+    /// once built).
     pub fn synapse_footprint(&self) -> (usize, usize) {
-        self.blocks
-            .iter()
-            .flat_map(|b| b.tables())
-            .fold((0, 0), |(n, bytes), t| (n + t.n_synapses(), bytes + t.bytes()))
+        let (n, bytes) = self.tables.iter().fold((0, 0), |(n, bytes), t| (n + t.n_synapses(), bytes + t.bytes()));
+        (n, bytes + self.index.bytes())
+    }
+}
+
+/// What every delivery group reads: the spikes and where their synapses are.
+struct Delivery<'a> {
+    spikes: &'a [u64],
+    index: &'a SourceIndex,
+    tables: &'a [SynapseTable],
+    shards: &'a [Shard],
+    ring_len: usize,
+}
+
+/// How many spikes ahead delivery starts loading a spike's index entry, and its rows.
+const PREFETCH_INDEX_AHEAD: usize = 16;
+const PREFETCH_ROWS_AHEAD: usize = 4;
+
+impl Delivery<'_> {
+    /// Delivers every spike's rows held by `group` into its `blocks` (the group's blocks,
+    /// the first being `first_block` in the runner): spike by spike in (step, gid) order, a
+    /// spike's rows in projection order, a row's synapses in order.
+    fn deliver_group(&self, group: usize, first_block: usize, blocks: &mut [Block]) {
+        if blocks.is_empty() {
+            return;
+        }
+        let spikes = self.spikes;
+        // The ring slot of the spikes' step, computed (a division) once per step.
+        let mut slot_of_step = (u64::MAX, 0);
+        for (k, &packed) in spikes.iter().enumerate() {
+            let (step, gid) = spike::unpack(packed);
+            if slot_of_step.0 != step {
+                slot_of_step = (step, (step % self.ring_len as u64) as usize);
+            }
+            if let Some(&ahead) = spikes.get(k + PREFETCH_INDEX_AHEAD) {
+                self.index.prefetch(ahead as u32);
+            }
+            if let Some(&ahead) = spikes.get(k + PREFETCH_ROWS_AHEAD) {
+                for row in self.index.rows_of(ahead as u32) {
+                    let table = &self.tables[row.table as usize];
+                    if self.shards[table.shard as usize].group == group {
+                        table.prefetch_row(row.start as usize, row.len as usize);
+                    }
+                }
+            }
+            for row in self.index.rows_of(gid) {
+                let table = &self.tables[row.table as usize];
+                let shard = &self.shards[table.shard as usize];
+                if shard.group != group {
+                    continue;
+                }
+                let mine = shard.blocks.start - first_block..shard.blocks.end - first_block;
+                table.deliver_row(slot_of_step.1, row.start as usize, row.len as usize, &mut blocks[mine]);
+            }
+        }
     }
 }
 

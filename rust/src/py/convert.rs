@@ -8,11 +8,11 @@ use pyo3::types::PyDict;
 use std::collections::HashMap;
 
 use crate::engine::block::Block;
-use crate::engine::connect::{build_table, ConnectionRule, ProjectionKeys, ProjectionSpec, ValueRule};
+use crate::engine::connect::{build_table, BuiltTable, ConnectionRule, ProjectionKeys, ProjectionSpec, ValueRule};
 use crate::engine::error::EngineError;
 use crate::engine::models::{self, MODELS};
 use crate::engine::recorders::Window;
-use crate::engine::synapses::{Delays, Weights};
+use crate::engine::synapses::MAX_BLOCK_LEN;
 
 impl From<EngineError> for PyErr {
     fn from(error: EngineError) -> PyErr {
@@ -116,7 +116,8 @@ impl PyProjectionSpec {
 }
 
 /// Builds the synapses of `spec` ending on the population-local ids `targets` (sorted) and
-/// returns them as arrays: offsets, targets (index into `targets`), weights, delays (steps).
+/// returns them as arrays in compressed rows over every pre-synaptic neuron: offsets (one per
+/// pre neuron, and one more), targets (index into `targets`), weights, delays (steps).
 #[pyfunction]
 pub fn build_synapse_table<'py>(
     py: Python<'py>,
@@ -124,19 +125,26 @@ pub fn build_synapse_table<'py>(
     targets: PyReadonlyArray1<'py, u32>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let targets = targets.as_array().to_vec();
-    let table = py.detach(|| build_table(&spec.spec, &targets))?;
+    let BuiltTable { table, rows } = py.detach(|| build_table(&spec.spec, &targets, MAX_BLOCK_LEN, 0))?;
     let n = table.n_synapses();
-    let weights: Vec<f64> = match &table.weights {
-        Weights::Constant(w) => vec![*w; n],
-        Weights::PerSynapse(w) => w.iter().map(|&x| x as f64).collect(),
-    };
-    let delays: Vec<u32> = match &table.delays {
-        Delays::Constant(d) => vec![*d; n],
-        Delays::PerSynapse(d) => d.iter().map(|&x| x as u32).collect(),
-    };
+    let weights: Vec<f64> = (0..n).map(|k| table.weight(k)).collect();
+    let delays: Vec<u32> = (0..n).map(|k| table.delay(k)).collect();
+    let positions: Vec<u32> = (0..n)
+        .map(|k| {
+            let (block, local) = table.targets.get(k);
+            (block * MAX_BLOCK_LEN + local) as u32
+        })
+        .collect();
+    let mut offsets = vec![0u32; spec.spec.pre_n as usize + 1];
+    for r in 0..rows.len() {
+        offsets[rows.sources[r] as usize + 1] = rows.range(r).len() as u32;
+    }
+    for i in 0..spec.spec.pre_n as usize {
+        offsets[i + 1] += offsets[i];
+    }
     let out = PyDict::new(py);
-    out.set_item("offsets", table.offsets.into_pyarray(py))?;
-    out.set_item("targets", table.targets.into_pyarray(py))?;
+    out.set_item("offsets", offsets.into_pyarray(py))?;
+    out.set_item("targets", positions.into_pyarray(py))?;
     out.set_item("weights", weights.into_pyarray(py))?;
     out.set_item("delays", delays.into_pyarray(py))?;
     Ok(out)
@@ -210,7 +218,7 @@ pub fn step_kernel<'py>(
     let vars: Vec<Vec<f64>> = state.as_array().outer_iter().map(|row| row.to_vec()).collect();
     let (ex, inh, gids) = (inputs_ex.as_array(), inputs_in.as_array(), gids.as_array().to_vec());
     let mut block = Block::new(kernel, gids.clone(), (0..n as u32).collect(), vars);
-    block.resize_rings(0, 1, first_step);
+    block.resize_rings(0, first_step);
     block.add_spike_recorder(0, None, Window::new(0, None, 1).expect("a valid window"));
     let mut flags = vec![0u8; n_steps * n];
     let mut offsets = vec![0.0f64; n_steps * n];

@@ -10,7 +10,9 @@ use pyo3::prelude::*;
 
 use crate::engine::connect::MAX_DELAY_STEPS;
 use crate::engine::runner::{DEFAULT_BLOCK_SIZE, MAX_THREADS, PARALLEL_MIN_WORK};
+use crate::engine::source_index::Row;
 use crate::engine::spike::GID_BITS;
+use crate::engine::synapses::{MAX_BLOCK_LEN, NARROW_BLOCKS};
 use crate::nengo::ops::{PARALLEL_MIN_NEURONS, PARALLEL_MIN_PRODUCTS};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -22,6 +24,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PARALLEL_MIN_WORK", PARALLEL_MIN_WORK)?;
     m.add("PARALLEL_MIN_NEURONS", PARALLEL_MIN_NEURONS)?;
     m.add("PARALLEL_MIN_PRODUCTS", PARALLEL_MIN_PRODUCTS)?;
+    // Storage sizes the memory estimate (`spikeshard.memory`) is computed from.
+    m.add("MAX_BLOCK_LEN", MAX_BLOCK_LEN)?;
+    m.add("NARROW_BLOCKS", NARROW_BLOCKS)?;
+    m.add("INDEX_ROW_BYTES", std::mem::size_of::<Row>())?;
     m.add_class::<runner::PyNetworkRunner>()?;
     m.add_class::<convert::PyProjectionSpec>()?;
     m.add_class::<nengo::PyNengoProgram>()?;

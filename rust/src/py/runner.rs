@@ -227,6 +227,11 @@ impl PyNetworkRunner {
         Ok(self.inner.add_input(population, lags, values.as_slice()?)?)
     }
 
+    /// The global ids of the neurons with synapses on this rank, ascending.
+    fn source_gids<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyArray1<u32>> {
+        self.inner.source_gids().into_pyarray(py)
+    }
+
     /// (synapses on this rank, bytes holding them).
     fn synapse_footprint(&self) -> (usize, usize) {
         self.inner.synapse_footprint()
