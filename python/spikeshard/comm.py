@@ -795,8 +795,9 @@ class AlltoallExchange:
 #: The costs ``choose_exchange`` weighs, in seconds: one MPI message (latency), one byte
 #: moved between ranks of a node (inverse bandwidth), handling one received spike (decoding,
 #: sorting, looking up its rows) and, for the all-to-all, looking up where one own spike
-#: goes. Measured with benchmarks/mpi_costs.py; docs/scaling.md gives the
-#: figures and those between nodes.
+#: goes. Orders of magnitude for ranks of one node (shared-memory MPI, a few ns per spike
+#: handled), not yet measured by a sweep: only their ratios decide, and the all-gather wins
+#: ties.
 MESSAGE_COST_S = 1e-6
 BYTE_COST_S = 2e-10
 RECEIVED_SPIKE_COST_S = 1e-8
